@@ -1,0 +1,92 @@
+//! What each command does, from parsed arguments to printed output: load the
+//! spec, render, validate, print. The stages themselves live in their modules;
+//! this file only strings them together.
+
+use crate::cli::{Cli, Command, OutputFormat, RenderArgs, SpecArgs};
+use crate::error::Error;
+use crate::manifest::{Manifest, Scope};
+use crate::render::{SecretInputs, Templates};
+use crate::spec::Spec;
+use crate::ui::Printer;
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let printer = Printer::new(cli.global.no_color);
+    match cli.command {
+        Command::Render(args) => render(&printer, cli.global.output, args),
+        Command::Validate(args) => validate(&printer, args),
+    }
+}
+
+/// Spec, templates and validated objects: everything up to the cluster.
+fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
+    let spec = crate::spec::load(&args.file)?;
+    for w in &spec.warnings {
+        printer.warn(&w.to_string());
+    }
+    let templates = match &args.templates {
+        Some(dir) => Templates::with_overlay(dir)?,
+        None => Templates::built_in(),
+    };
+    let manifests = crate::render::render(&spec, &templates, &SecretInputs::default())?;
+    crate::validate::validate(&manifests)?;
+    Ok((spec, manifests))
+}
+
+fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(), Error> {
+    if args.show_spec {
+        let spec = crate::spec::load(&args.spec.file)?;
+        let text = match format {
+            OutputFormat::Text => crate::yaml::to_string(&spec),
+            OutputFormat::Json => {
+                serde_json::to_string_pretty(&spec).expect("the spec serializes") + "\n"
+            }
+        };
+        return Ok(printer.out(&text)?);
+    }
+    let (spec, mut manifests) = prepare(printer, &args.spec)?;
+    if let Some(wanted) = &args.scope {
+        let scope = parse_scope(wanted, &spec)?;
+        manifests.retain(|m| m.origin.scope == scope);
+    }
+    if let Some(dir) = &args.out {
+        let files = crate::output::write_dir(dir, &manifests)?;
+        printer.info(&format!(
+            "wrote {} objects in {files} files to {}",
+            manifests.len(),
+            dir.display()
+        ));
+        return Ok(());
+    }
+    let text = match format {
+        OutputFormat::Text => crate::output::yaml_stream(&manifests),
+        OutputFormat::Json => crate::output::json_list(&manifests),
+    };
+    Ok(printer.out(&text)?)
+}
+
+fn validate(printer: &Printer, args: SpecArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare(printer, &args)?;
+    printer.info(&format!(
+        "{}: valid ({} tenants, {} objects)",
+        args.file.display(),
+        spec.tenants.len(),
+        manifests.len()
+    ));
+    Ok(())
+}
+
+/// `infra` or `tenant/NAME`, naming a scope the spec has.
+fn parse_scope(text: &str, spec: &Spec) -> Result<Scope, Error> {
+    let names: Vec<&str> = spec.tenants.iter().map(|t| t.name.as_str()).collect();
+    match text.split_once('/') {
+        None if text == "infra" => Ok(Scope::Infra),
+        Some(("tenant", name)) if names.contains(&name) => Ok(Scope::Tenant(name.to_string())),
+        Some(("tenant", name)) => Err(Error::Usage(format!(
+            "--scope: no tenant `{name}` in the spec (tenants: {})",
+            names.join(", ")
+        ))),
+        _ => Err(Error::Usage(format!(
+            "--scope: expected `infra` or `tenant/NAME`, found `{text}`"
+        ))),
+    }
+}

@@ -1,0 +1,17 @@
+//! cnvrgctl: one declarative spec → a converged MLOps platform on Kubernetes.
+//!
+//! The stages, each a module: [`spec`] (parse, default, check), [`render`]
+//! (templates → objects), [`validate`] (objects against the Kubernetes schemas)
+//! and [`output`] (multi-document YAML or a GitOps directory). Everything here
+//! runs without a cluster.
+
+pub mod cli;
+pub mod manifest;
+pub mod output;
+pub mod render;
+pub mod spec;
+pub mod validate;
+pub mod yaml;
+pub mod commands;
+pub mod error;
+pub mod ui;

@@ -1,0 +1,89 @@
+//! The minijinja environment: strict undefined, debug info on in every build,
+//! no auto-escaping (values that may need quoting go through `tojson`), and the
+//! functions templates may call: `image(key)`, `generated()` and
+//! `dockerconfigjson()`.
+
+use base64::Engine;
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
+
+use super::error::RenderError;
+use super::images;
+use super::templates::Templates;
+use crate::manifest::Scope;
+use crate::spec::Spec;
+
+/// The value a generated Secret key shows until the apply path creates it. It
+/// cannot be mistaken for a password, and `validate` checks every occurrence is
+/// declared in the Secret's `cnvrgctl.io/generated-keys` annotation.
+pub const GENERATED: &str = "<generated-on-apply>";
+
+/// Secret inputs a render may embed. `render` passes none: every secret then
+/// shows as a placeholder naming where the value will come from.
+#[derive(Debug, Clone, Default)]
+pub struct SecretInputs {
+    pub registry_password: Option<String>,
+}
+
+pub fn build<'a>(spec: &Spec, templates: &'a Templates, secrets: &SecretInputs) -> Environment<'a> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_debug(true);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    for (name, source) in templates.iter() {
+        // A template that does not compile is reported when it is first used,
+        // with its name and line; adding it here cannot fail for that reason.
+        let _ = env.add_template(name, source);
+    }
+
+    let hub = spec.cluster.image_hub.clone();
+    env.add_function("image", move |key: &str| {
+        images::resolve(key, hub.as_deref()).ok_or_else(|| {
+            let known: Vec<&str> = images::IMAGES.iter().map(|(k, _)| *k).collect();
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("unknown image `{key}`; known images: {}", known.join(", ")),
+            )
+        })
+    });
+    env.add_function("generated", || GENERATED);
+
+    let auth = spec.cluster.registry.as_ref().map(|r| {
+        let password = secrets
+            .registry_password
+            .clone()
+            .unwrap_or_else(|| format!("<set-on-apply:{}>", r.password_from));
+        (r.server.clone(), r.user.clone().unwrap_or_default(), password)
+    });
+    env.add_function("dockerconfigjson", move || {
+        let (server, user, password) = auth.clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                "dockerconfigjson() needs `spec.registry` in the cluster spec",
+            )
+        })?;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let json = serde_json::json!({
+            "auths": {server: {"username": user, "password": password, "auth": token}}
+        });
+        Ok(json.to_string())
+    });
+    env
+}
+
+/// A minijinja error as a [`RenderError`] naming the template, the scope, the
+/// line and the source around it (for errors inside imported templates too).
+pub fn template_error(template: &str, scope: &Scope, err: &Error) -> RenderError {
+    let mut detail = err.to_string();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(c) = cause {
+        detail.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    RenderError::Template {
+        template: err.name().unwrap_or(template).to_string(),
+        scope: scope.to_string(),
+        line: err.line(),
+        detail,
+        window: err.display_debug_info().to_string(),
+    }
+}

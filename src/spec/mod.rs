@@ -1,0 +1,152 @@
+//! The spec stage: read `cluster.yaml` and the `tenants/*.yaml` beside it, merge
+//! the profile under them, apply code defaults and check everything, returning
+//! one effective [`Spec`] or every problem found, each with file, line, column and
+//! field. Pure apart from reading the spec files; it never talks to a cluster.
+
+mod error;
+mod model;
+mod names;
+mod parse;
+mod profile;
+mod quantity;
+mod resolve;
+mod resolved;
+
+use std::path::Path;
+pub use error::{Diagnostic, Source, SpecError};
+pub use model::{IngressType, Mode, ReclaimPolicy, ResourceList, Resources, TenantType};
+pub use names::{dns1123_label, dns1123_subdomain};
+pub use quantity::Quantity;
+pub use resolved::*;
+
+use model::{ClusterFile, TenantFile};
+use resolve::Declared;
+
+/// Loads the spec rooted at `cluster_file`.
+pub fn load(cluster_file: &Path) -> Result<Spec, SpecError> {
+    let text = read(cluster_file)?;
+    let dir = cluster_file.parent().unwrap_or(Path::new("."));
+    let tenant_files = tenant_files(dir)?;
+    let mut others = Vec::new();
+    for path in tenant_files {
+        let text = read(&path)?;
+        others.push((path, text));
+    }
+    load_from(cluster_file, text, others)
+}
+
+/// Loads a spec from texts already read: the cluster file and each tenant file.
+/// Profiles are looked up beside `cluster_file`, then among the built-in ones.
+pub fn load_from(
+    cluster_file: &Path,
+    text: String,
+    tenant_texts: Vec<(std::path::PathBuf, String)>,
+) -> Result<Spec, SpecError> {
+    let dir = cluster_file.parent().unwrap_or(Path::new("."));
+    let mut diags = Vec::new();
+    let src = Source::new(cluster_file, text);
+    let cluster: Option<ClusterFile> = parse::parse(&src, "Cluster", |f: &ClusterFile| {
+        (&f.api_version, &f.kind)
+    })
+    .map_err(|d| diags.push(d))
+    .ok();
+
+    let mut declared = Vec::new();
+    let mut cluster = cluster;
+    if let Some(c) = cluster.as_mut() {
+        for (i, spec) in std::mem::take(&mut c.spec.tenants).into_iter().enumerate() {
+            declared.push(Declared {
+                spec,
+                source: src.clone(),
+                path: format!("spec.tenants[{i}]"),
+                name_path: format!("spec.tenants[{i}].name"),
+            });
+        }
+    }
+    for (path, text) in tenant_texts {
+        let tsrc = Source::new(&path, text);
+        match parse::parse(&tsrc, "Tenant", |f: &TenantFile| (&f.api_version, &f.kind)) {
+            Ok(file) => {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                if stem != file.metadata.name {
+                    diags.push(
+                        tsrc.at(
+                            "metadata.name",
+                            format!(
+                                "tenant `{}` is in a file named `{stem}.yaml`",
+                                file.metadata.name
+                            ),
+                        )
+                        .help(format!(
+                            "rename the file to `tenants/{}.yaml`",
+                            file.metadata.name
+                        )),
+                    );
+                }
+                declared.push(Declared {
+                    spec: file.spec.named(file.metadata.name),
+                    source: tsrc.clone(),
+                    path: "spec".into(),
+                    name_path: "metadata.name".into(),
+                });
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    let Some(cluster) = cluster else {
+        return Err(SpecError::Invalid(diags));
+    };
+    match resolve::resolve(&src, cluster, declared, dir) {
+        Ok(spec) if diags.is_empty() => Ok(spec),
+        Ok(_) => Err(SpecError::Invalid(diags)),
+        Err(more) => {
+            diags.extend(more);
+            Err(SpecError::Invalid(diags))
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, SpecError> {
+    let read_err = |source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if meta.len() as usize > parse::MAX_FILE_BYTES {
+        return Err(SpecError::Invalid(vec![Diagnostic::file(
+            path,
+            format!(
+                "the file is {} bytes; spec files are limited to {} bytes",
+                meta.len(),
+                parse::MAX_FILE_BYTES
+            ),
+        )]));
+    }
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    String::from_utf8(bytes).map_err(|e| {
+        SpecError::Invalid(vec![Diagnostic::file(
+            path,
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )])
+    })
+}
+
+/// `tenants/*.yaml` beside the cluster file, sorted by name.
+fn tenant_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, SpecError> {
+    let tdir = dir.join("tenants");
+    let entries = match std::fs::read_dir(&tdir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(SpecError::Read { path: tdir, source }),
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,268 @@
+//! The spec as users write it: `cluster.yaml` (kind `Cluster`), `tenants/*.yaml`
+//! (kind `Tenant`) and profiles (kind `Profile`). Every struct rejects unknown
+//! fields; almost everything is optional because defaults come from the profile
+//! and from code (see `resolve`). Nothing here checks meaning: that is `validate`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::quantity::Quantity;
+
+pub const API_VERSION: &str = "cnvrgctl.io/v1alpha1";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterFile {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: ClusterSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantFile {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: TenantBody,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProfileFile {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: ProfileSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    MultiTenant,
+    SingleNamespace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantType {
+    Cnvrg,
+    Workspace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IngressType {
+    Istio,
+    Ingress,
+    Nodeport,
+    Openshift,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ReclaimPolicy {
+    Retain,
+    Delete,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSpec {
+    pub profile: Option<String>,
+    pub mode: Option<Mode>,
+    pub cluster_domain: Option<String>,
+    /// Registry prefix that replaces the registry of every image (air-gapped installs).
+    pub image_hub: Option<String>,
+    pub registry: Option<Registry>,
+    /// StorageClass for every PVC; unset means the cluster's default class.
+    pub storage_class: Option<String>,
+    pub ingress: Option<Ingress>,
+    pub infra: Option<InfraSpec>,
+    #[serde(default)]
+    pub tenants: Vec<TenantSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Registry {
+    pub server: Option<String>,
+    pub user: Option<String>,
+    /// Inline password: accepted with a warning; prefer the three below.
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    /// Name of a pull secret that already exists in every namespace.
+    pub existing_secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Ingress {
+    #[serde(rename = "type")]
+    pub kind: Option<IngressType>,
+    pub class_name: Option<String>,
+    pub https: Option<Https>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Https {
+    pub enabled: Option<bool>,
+    pub cert_secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InfraSpec {
+    pub namespace: Option<String>,
+    pub monitoring: Option<Toggle>,
+    pub logging: Option<Toggle>,
+    pub istio: Option<Toggle>,
+    pub storage: Option<StorageSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    pub hostpath: Option<HostpathSpec>,
+    pub nfs: Option<NfsSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostpathSpec {
+    pub enabled: Option<bool>,
+    pub path: Option<String>,
+    pub storage_class_name: Option<String>,
+    pub default_class: Option<bool>,
+    pub reclaim_policy: Option<ReclaimPolicy>,
+    pub node_selector: Option<BTreeMap<String, String>>,
+    pub resources: Option<Resources>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NfsSpec {
+    pub enabled: Option<bool>,
+    pub server: Option<String>,
+    pub path: Option<String>,
+    pub storage_class_name: Option<String>,
+    pub default_class: Option<bool>,
+    pub reclaim_policy: Option<ReclaimPolicy>,
+}
+
+/// A tenant written inline in `cluster.yaml` under `spec.tenants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: TenantType,
+    pub namespace: Option<String>,
+    pub workspace: Option<WorkspaceSpec>,
+    pub cnvrg: Option<CnvrgSpec>,
+}
+
+/// The `spec` of a `tenants/NAME.yaml` file: a tenant without its name, which is
+/// `metadata.name`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantBody {
+    #[serde(rename = "type")]
+    pub kind: TenantType,
+    pub namespace: Option<String>,
+    pub workspace: Option<WorkspaceSpec>,
+    pub cnvrg: Option<CnvrgSpec>,
+}
+
+impl TenantBody {
+    pub fn named(self, name: String) -> TenantSpec {
+        TenantSpec {
+            name,
+            kind: self.kind,
+            namespace: self.namespace,
+            workspace: self.workspace,
+            cnvrg: self.cnvrg,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkspaceSpec {
+    pub postgres: Option<Sizing>,
+    pub orion: Option<Sizing>,
+    #[serde(default)]
+    pub agent_pools: Vec<AgentPoolSpec>,
+}
+
+/// Settings of a cnvrg control-plane tenant; its components come with the full
+/// catalogue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CnvrgSpec {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentPoolSpec {
+    pub name: String,
+    pub replicas: Option<u32>,
+    pub resources: Option<Resources>,
+}
+
+/// Size of one component: any field left out comes from the profile.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sizing {
+    pub replicas: Option<u32>,
+    pub storage: Option<Quantity>,
+    pub resources: Option<Resources>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
+    pub requests: ResourceList,
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
+    pub limits: ResourceList,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceList {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Quantity>,
+}
+
+impl ResourceList {
+    pub fn is_empty(&self) -> bool {
+        self.cpu.is_none() && self.memory.is_none()
+    }
+}
+
+/// A profile: the sizes of every component, merged under the spec.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProfileSpec {
+    pub hostpath_provisioner: Sizing,
+    pub postgres: Sizing,
+    pub orion: Sizing,
+    pub agent: Sizing,
+}

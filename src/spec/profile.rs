@@ -1,0 +1,107 @@
+//! Profiles: named sets of component sizes merged under the spec. A profile is
+//! looked up in `profiles/NAME.yaml` beside the cluster spec first, then among
+//! the profiles built into the binary (`dev`, `prod`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::error::{Diagnostic, Source, did_you_mean};
+use super::model::{ProfileFile, ProfileSpec, Resources, Sizing};
+use super::parse::parse;
+
+/// The profiles shipped inside the binary.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("dev", include_str!("../../profiles/dev.yaml")),
+    ("prod", include_str!("../../profiles/prod.yaml")),
+];
+
+/// A loaded profile and the file it came from (for error positions).
+pub struct Profile {
+    pub spec: ProfileSpec,
+    pub source: Arc<Source>,
+}
+
+/// Loads profile `name`. `at` is the diagnostic to raise if it does not exist.
+pub fn load(name: &str, spec_dir: &Path, unknown: Diagnostic) -> Result<Profile, Diagnostic> {
+    let local = spec_dir.join("profiles").join(format!("{name}.yaml"));
+    let source = if local.is_file() {
+        let text = std::fs::read_to_string(&local)
+            .map_err(|e| Diagnostic::file(&local, format!("cannot read profile: {e}")))?;
+        Source::new(local, text)
+    } else if let Some((_, text)) = BUILT_IN.iter().find(|(n, _)| *n == name) {
+        Source::new(format!("<built-in profile {name}>"), text.to_string())
+    } else {
+        let mut names = available(spec_dir);
+        names.sort();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let list = refs.join(", ");
+        let help = match did_you_mean(name, &refs) {
+            Some(best) => format!("did you mean `{best}`? available profiles: {list}"),
+            None => format!("available profiles: {list}"),
+        };
+        return Err(unknown.help(help));
+    };
+    let file: ProfileFile = parse(&source, "Profile", |f: &ProfileFile| {
+        (&f.api_version, &f.kind)
+    })?;
+    if file.metadata.name != name {
+        return Err(source.at(
+            "metadata.name",
+            format!(
+                "profile file is named `{name}` but declares `{}`",
+                file.metadata.name
+            ),
+        ));
+    }
+    Ok(Profile {
+        spec: file.spec,
+        source,
+    })
+}
+
+/// Names of every profile that `load` can find.
+fn available(spec_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
+    if let Ok(entries) = std::fs::read_dir(spec_dir.join("profiles")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "yaml")
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                && !names.iter().any(|n| n == stem)
+            {
+                names.push(stem.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// `spec` over `profile`, field by field (resources key by key).
+pub fn merge(spec: Option<&Sizing>, profile: &Sizing) -> Sizing {
+    let empty = Sizing::default();
+    let spec = spec.unwrap_or(&empty);
+    Sizing {
+        replicas: spec.replicas.or(profile.replicas),
+        storage: spec.storage.clone().or_else(|| profile.storage.clone()),
+        resources: Some(merge_resources(
+            spec.resources.as_ref(),
+            profile.resources.as_ref(),
+        )),
+    }
+}
+
+pub fn merge_resources(spec: Option<&Resources>, profile: Option<&Resources>) -> Resources {
+    let empty = Resources::default();
+    let (s, p) = (spec.unwrap_or(&empty), profile.unwrap_or(&empty));
+    let pick = |a: &Option<_>, b: &Option<_>| a.clone().or_else(|| b.clone());
+    Resources {
+        requests: super::model::ResourceList {
+            cpu: pick(&s.requests.cpu, &p.requests.cpu),
+            memory: pick(&s.requests.memory, &p.requests.memory),
+        },
+        limits: super::model::ResourceList {
+            cpu: pick(&s.limits.cpu, &p.limits.cpu),
+            memory: pick(&s.limits.memory, &p.limits.memory),
+        },
+    }
+}

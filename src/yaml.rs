@@ -1,0 +1,235 @@
+//! YAML in and out, kept behind one small module so the (archived) `serde_yaml`
+//! crate can be swapped without touching the rest.
+//!
+//! Besides typed (de)serialization it builds a [`Positions`] index — dotted field
+//! path (`spec.tenants[1].name`) to line and column — so that checks made after
+//! parsing can still point at the place in the file a value came from. It does no
+//! validation of its own and never touches the file system.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// A line and column, both 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// Why a YAML text could not be turned into a value.
+#[derive(Debug, Clone)]
+pub struct DeError {
+    /// Dotted path of the field the error is about (`.` for the root).
+    pub path: String,
+    /// Where the parser stopped, when it knows.
+    pub pos: Option<Pos>,
+    /// The parser's own message, without its location suffix.
+    pub message: String,
+}
+
+/// Deserializes `text` into `T`, rejecting whatever `T` rejects, and reports the
+/// field path and position of the first error.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, DeError> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let pos = inner.location().map(|l| Pos {
+            line: l.line(),
+            col: l.column(),
+        });
+        DeError {
+            path,
+            pos,
+            message: strip_location(&inner.to_string()),
+        }
+    })
+}
+
+/// Parses every document of a multi-document YAML text into JSON values. Empty
+/// documents (only comments or whitespace) are dropped.
+pub fn documents(text: &str) -> Result<Vec<serde_json::Value>, DeError> {
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value: serde_json::Value = serde::Deserialize::deserialize(doc).map_err(|e| {
+            let pos = e.location().map(|l| Pos {
+                line: l.line(),
+                col: l.column(),
+            });
+            DeError {
+                path: ".".into(),
+                pos,
+                message: strip_location(&e.to_string()),
+            }
+        })?;
+        if !value.is_null() {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
+/// Serializes a value as one YAML document (no leading `---`).
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_yaml::to_string(value).expect("plain data always serializes to YAML")
+}
+
+/// The parser's message without its ` at line L column C` suffix and without
+/// the `field.path: ` prefix serde_yaml adds (callers report both themselves).
+fn strip_location(message: &str) -> String {
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    match message.split_once(": ") {
+        Some((path, rest)) if !path.is_empty() && !path.contains(' ') => rest.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+/// Field path → position of the key (for mapping entries) or of the item (for
+/// sequence items), for the first document of a YAML text.
+#[derive(Debug, Default, Clone)]
+pub struct Positions {
+    map: HashMap<String, Pos>,
+    syntax_error: Option<(Pos, String)>,
+}
+
+impl Positions {
+    /// Indexes `text`, up to its first syntax error (kept for [`syntax_error`](Self::syntax_error)).
+    pub fn index(text: &str) -> Positions {
+        let mut builder = Builder::default();
+        let mut parser = Parser::new_from_str(text);
+        let syntax_error = parser.load(&mut builder, false).err().map(|e| {
+            let m = e.marker();
+            let pos = Pos {
+                line: m.line(),
+                col: m.col() + 1,
+            };
+            (pos, e.info().to_string())
+        });
+        Positions {
+            map: builder.map,
+            syntax_error,
+        }
+    }
+
+    /// The first YAML syntax error in the text, if any.
+    pub fn syntax_error(&self) -> Option<(Pos, &str)> {
+        self.syntax_error.as_ref().map(|(p, m)| (*p, m.as_str()))
+    }
+
+    /// The position of `path`, or of its nearest indexed ancestor.
+    pub fn find(&self, path: &str) -> Option<Pos> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.map.get(p) {
+                return Some(*pos);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+}
+
+enum Frame {
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
+}
+
+#[derive(Default)]
+struct Builder {
+    map: HashMap<String, Pos>,
+    stack: Vec<Frame>,
+}
+
+impl Builder {
+    /// Path of the node that starts now, advancing the parent's state.
+    fn child_path(&mut self, mark: Marker) -> Option<String> {
+        let pos = Pos {
+            line: mark.line(),
+            col: mark.col() + 1,
+        };
+        match self.stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Seq { path, next }) => {
+                let p = format!("{path}[{next}]");
+                *next += 1;
+                self.map.entry(p.clone()).or_insert(pos);
+                Some(p)
+            }
+            Some(Frame::Map { path, key }) => match key.take() {
+                Some(k) => Some(join(path, &k)),
+                None => None, // this node is a key
+            },
+        }
+    }
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(value, ..) => {
+                let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+                if is_key {
+                    if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
+                        let p = join(path, &value);
+                        self.map.entry(p).or_insert(Pos {
+                            line: mark.line(),
+                            col: mark.col() + 1,
+                        });
+                        *key = Some(value);
+                    }
+                } else {
+                    self.child_path(mark);
+                }
+            }
+            Event::Alias(_) => {
+                self.child_path(mark);
+            }
+            Event::MappingStart(..) => {
+                let path = self.child_path(mark).unwrap_or_default();
+                self.stack.push(Frame::Map { path, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.child_path(mark).unwrap_or_default();
+                self.stack.push(Frame::Seq { path, next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_point_at_keys_and_items() {
+        let text = "spec:\n  tenants:\n    - name: a\n    - name: b\n      type: cnvrg\n";
+        let p = Positions::index(text);
+        assert_eq!(p.find("spec.tenants"), Some(Pos { line: 2, col: 3 }));
+        assert_eq!(p.find("spec.tenants[1].type"), Some(Pos { line: 5, col: 7 }));
+        assert_eq!(p.find("spec.tenants[1].name"), Some(Pos { line: 4, col: 7 }));
+        // Unknown leaf falls back to its parent.
+        assert_eq!(
+            p.find("spec.tenants[1].workspace"),
+            Some(Pos { line: 4, col: 7 })
+        );
+    }
+}
