@@ -32,7 +32,7 @@ impl Source {
     }
 
     pub fn at_pos(&self, field: &str, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
-        let line = pos.and_then(|p| self.text.lines().nth(p.line - 1).map(str::to_string));
+        let line = pos.and_then(|p| self.text.lines().nth(p.line - 1).map(mask_secret));
         Diagnostic {
             file: self.path.clone(),
             pos,
@@ -41,6 +41,23 @@ impl Source {
             help: None,
             line,
         }
+    }
+}
+
+/// A source line as shown under a message, with the value of any key that
+/// looks like it holds a secret (`password`, `token`, `secret`) masked.
+fn mask_secret(line: &str) -> String {
+    let Some((key, value)) = line.split_once(':') else {
+        return line.to_string();
+    };
+    let k = key.to_ascii_lowercase();
+    let secret = ["password", "passwd", "token", "secret"]
+        .iter()
+        .any(|w| k.contains(w));
+    if secret && !value.trim().is_empty() && !k.ends_with("env") && !k.ends_with("file") {
+        format!("{key}: ***")
+    } else {
+        line.to_string()
     }
 }
 
@@ -61,6 +78,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Drops the source line from the message, for fields that hold a secret.
+    pub fn hide_line(mut self) -> Diagnostic {
+        self.line = None;
         self
     }
 

@@ -142,6 +142,7 @@ impl Resolver {
             self.warnings.push(
                 self.src
                     .at(&at("password"), "registry password is written in plain text")
+                    .hide_line()
                     .help("use `passwordEnv` or `passwordFile` to keep it out of the spec"),
             );
             sources.push(("inline".to_string(), PasswordSource::Inline(p)));
