@@ -6,12 +6,12 @@
 //! runs without a cluster.
 
 pub mod cli;
+pub mod commands;
+pub mod error;
 pub mod manifest;
 pub mod output;
 pub mod render;
 pub mod spec;
+pub mod ui;
 pub mod validate;
 pub mod yaml;
-pub mod commands;
-pub mod error;
-pub mod ui;

@@ -157,7 +157,13 @@ pub fn kind_rank(kind: &str) -> usize {
 }
 
 /// Kinds whose `spec.template` is a pod template that gets the standard labels.
-const POD_TEMPLATE_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"];
+const POD_TEMPLATE_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "ReplicaSet",
+];
 
 /// The standard labels, filled in where the template left them out. Returns
 /// the object's component (its `app.kubernetes.io/component`).
@@ -187,7 +193,10 @@ pub fn add_standard_labels(
     for (k, v) in defaults(labels) {
         labels.entry(k).or_insert(Value::String(v));
     }
-    let component = labels[keys::COMPONENT].as_str().unwrap_or_default().to_string();
+    let component = labels[keys::COMPONENT]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if POD_TEMPLATE_KINDS.contains(&kind.as_str())
         && let Some(template) = object.pointer_mut("/spec/template")
     {

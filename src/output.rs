@@ -74,7 +74,10 @@ pub fn dir_files(manifests: &[Manifest]) -> BTreeMap<PathBuf, String> {
     }
     let mut kustomization = kustomization_header();
     for dir in top {
-        kustomization.push_str(&format!("  - {}\n", dir.to_string_lossy().replace('\\', "/")));
+        kustomization.push_str(&format!(
+            "  - {}\n",
+            dir.to_string_lossy().replace('\\', "/")
+        ));
     }
     out.insert(PathBuf::from("kustomization.yaml"), kustomization);
     out

@@ -215,9 +215,17 @@ fn label_value(v: &Value) -> Result<(), String> {
 /// Generated keys and their placeholders must match one for one.
 fn check_generated(secret: &Value) -> Vec<String> {
     let declared: Vec<&str> = secret
-        .pointer(&format!("/metadata/annotations/{}", keys::GENERATED_KEYS.replace('/', "~1")))
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            keys::GENERATED_KEYS.replace('/', "~1")
+        ))
         .and_then(Value::as_str)
-        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let data = secret.get("stringData").and_then(Value::as_object);
     let mut out = Vec::new();

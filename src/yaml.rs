@@ -224,8 +224,14 @@ mod tests {
         let text = "spec:\n  tenants:\n    - name: a\n    - name: b\n      type: cnvrg\n";
         let p = Positions::index(text);
         assert_eq!(p.find("spec.tenants"), Some(Pos { line: 2, col: 3 }));
-        assert_eq!(p.find("spec.tenants[1].type"), Some(Pos { line: 5, col: 7 }));
-        assert_eq!(p.find("spec.tenants[1].name"), Some(Pos { line: 4, col: 7 }));
+        assert_eq!(
+            p.find("spec.tenants[1].type"),
+            Some(Pos { line: 5, col: 7 })
+        );
+        assert_eq!(
+            p.find("spec.tenants[1].name"),
+            Some(Pos { line: 4, col: 7 })
+        );
         // Unknown leaf falls back to its parent.
         assert_eq!(
             p.find("spec.tenants[1].workspace"),

@@ -52,7 +52,11 @@ pub fn build<'a>(spec: &Spec, templates: &'a Templates, secrets: &SecretInputs) 
             .registry_password
             .clone()
             .unwrap_or_else(|| format!("<set-on-apply:{}>", r.password_from));
-        (r.server.clone(), r.user.clone().unwrap_or_default(), password)
+        (
+            r.server.clone(),
+            r.user.clone().unwrap_or_default(),
+            password,
+        )
     });
     env.add_function("dockerconfigjson", move || {
         let (server, user, password) = auth.clone().ok_or_else(|| {

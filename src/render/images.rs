@@ -4,10 +4,16 @@
 /// Image key (as templates name it) → pinned reference.
 pub const IMAGES: &[(&str, &str)] = &[
     ("busybox", "docker.io/library/busybox:1.37.0"),
-    ("local-path-provisioner", "docker.io/rancher/local-path-provisioner:v0.0.31"),
+    (
+        "local-path-provisioner",
+        "docker.io/rancher/local-path-provisioner:v0.0.31",
+    ),
     ("postgres", "docker.io/library/postgres:17.6"),
     ("prefect", "docker.io/prefecthq/prefect:3.4.19-python3.12"),
-    ("prefect-kubernetes", "docker.io/prefecthq/prefect:3.4.19-python3.12-kubernetes"),
+    (
+        "prefect-kubernetes",
+        "docker.io/prefecthq/prefect:3.4.19-python3.12-kubernetes",
+    ),
 ];
 
 /// The reference for `key`, rewritten under `hub` when one is set:
@@ -23,7 +29,9 @@ pub fn resolve(key: &str, hub: Option<&str>) -> Option<String> {
 /// The repository path of an image without its registry host.
 fn strip_registry(image: &str) -> &str {
     match image.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
             rest
         }
         _ => image,
@@ -40,7 +48,10 @@ mod tests {
             resolve("postgres", Some("registry.local/cnvrg")).unwrap(),
             "registry.local/cnvrg/library/postgres:17.6"
         );
-        assert_eq!(resolve("postgres", None).unwrap(), "docker.io/library/postgres:17.6");
+        assert_eq!(
+            resolve("postgres", None).unwrap(),
+            "docker.io/library/postgres:17.6"
+        );
         assert!(resolve("nope", None).is_none());
     }
 }

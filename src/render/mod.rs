@@ -54,7 +54,15 @@ pub fn render(
         infra => infra.clone(),
         scope => Value::from(Serde(&scope)),
     };
-    render_scope(&env, templates, &["infra"], &Scope::Infra, "cnvrg", &ctx, &mut out)?;
+    render_scope(
+        &env,
+        templates,
+        &["infra"],
+        &Scope::Infra,
+        "cnvrg",
+        &ctx,
+        &mut out,
+    )?;
 
     for tenant in &spec.tenants {
         let scope = ScopeContext {

@@ -12,12 +12,12 @@ mod quantity;
 mod resolve;
 mod resolved;
 
-use std::path::Path;
 pub use error::{Diagnostic, Source, SpecError};
 pub use model::{IngressType, Mode, ReclaimPolicy, ResourceList, Resources, TenantType};
 pub use names::{dns1123_label, dns1123_subdomain};
 pub use quantity::Quantity;
 pub use resolved::*;
+use std::path::Path;
 
 use model::{ClusterFile, TenantFile};
 use resolve::Declared;
@@ -45,11 +45,10 @@ pub fn load_from(
     let dir = cluster_file.parent().unwrap_or(Path::new("."));
     let mut diags = Vec::new();
     let src = Source::new(cluster_file, text);
-    let cluster: Option<ClusterFile> = parse::parse(&src, "Cluster", |f: &ClusterFile| {
-        (&f.api_version, &f.kind)
-    })
-    .map_err(|d| diags.push(d))
-    .ok();
+    let cluster: Option<ClusterFile> =
+        parse::parse(&src, "Cluster", |f: &ClusterFile| (&f.api_version, &f.kind))
+            .map_err(|d| diags.push(d))
+            .ok();
 
     let mut declared = Vec::new();
     let mut cluster = cluster;

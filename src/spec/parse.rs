@@ -16,20 +16,32 @@ pub fn parse<T: DeserializeOwned>(
     kind: &str,
     header: impl Fn(&T) -> (&str, &str),
 ) -> Result<T, Diagnostic> {
-    if src.text.trim().is_empty() {
+    let blank = src
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if blank {
         return Err(Diagnostic::file(
             &src.path,
             format!("the file is empty; expected a `{kind}` document"),
         ));
     }
     if let Some((pos, message)) = src.positions.syntax_error() {
-        return Err(src.at_pos("", Some(pos), format!("invalid YAML: {message}")));
+        let d = src.at_pos("", Some(pos), format!("invalid YAML: {message}"));
+        return Err(if message.contains("tab") {
+            d.help("YAML indentation must use spaces, not tabs")
+        } else {
+            d
+        });
     }
     let value: T = crate::yaml::from_str(&src.text).map_err(|e| diagnose(src, e))?;
     let (api_version, actual_kind) = header(&value);
     if actual_kind != kind {
         return Err(src
-            .at("kind", format!("expected kind `{kind}`, found `{actual_kind}`"))
+            .at(
+                "kind",
+                format!("expected kind `{kind}`, found `{actual_kind}`"),
+            )
             .help(format!("this file must hold a `{kind}`")));
     }
     if api_version != API_VERSION {

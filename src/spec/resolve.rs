@@ -100,7 +100,10 @@ pub fn resolve(
 }
 
 fn image_hub(hub: &str) -> Result<(), String> {
-    if hub.contains("://") || hub.ends_with('/') || hub.is_empty() || hub.contains(char::is_whitespace)
+    if hub.contains("://")
+        || hub.ends_with('/')
+        || hub.is_empty()
+        || hub.contains(char::is_whitespace)
     {
         Err(format!(
             "`{hub}` is not a registry prefix (write it like `registry.local/cnvrg`, without a scheme or trailing `/`)"
@@ -141,7 +144,10 @@ impl Resolver {
         if let Some(p) = reg.password {
             self.warnings.push(
                 self.src
-                    .at(&at("password"), "registry password is written in plain text")
+                    .at(
+                        &at("password"),
+                        "registry password is written in plain text",
+                    )
                     .hide_line()
                     .help("use `passwordEnv` or `passwordFile` to keep it out of the spec"),
             );
@@ -171,25 +177,23 @@ impl Resolver {
         }
         if let Some(name) = &reg.existing_secret {
             self.check(&at("existingSecret"), names::dns1123_subdomain(name));
-            sources.push((
-                format!("existingSecret:{name}"),
-                PasswordSource::Existing,
-            ));
+            sources.push((format!("existingSecret:{name}"), PasswordSource::Existing));
         }
-        let (password_from, password) = match sources.len() {
-            1 => sources.pop().expect("one source"),
-            n => {
-                let msg = if n == 0 {
-                    "no password source given"
-                } else {
-                    "more than one password source given"
-                };
-                self.diags.push(self.src.at("spec.registry", msg).help(
-                    "set exactly one of `passwordEnv`, `passwordFile` or `existingSecret`",
-                ));
-                return (None, None);
-            }
-        };
+        let (password_from, password) =
+            match sources.len() {
+                1 => sources.pop().expect("one source"),
+                n => {
+                    let msg = if n == 0 {
+                        "no password source given"
+                    } else {
+                        "more than one password source given"
+                    };
+                    self.diags.push(self.src.at("spec.registry", msg).help(
+                        "set exactly one of `passwordEnv`, `passwordFile` or `existingSecret`",
+                    ));
+                    return (None, None);
+                }
+            };
         let existing = matches!(password, PasswordSource::Existing);
         if !existing && reg.user.is_none() {
             self.diags.push(
@@ -222,7 +226,10 @@ impl Resolver {
         if enabled && https.cert_secret.is_none() {
             self.diags.push(
                 self.src
-                    .at("spec.ingress.https", "https is enabled but `certSecret` is not set")
+                    .at(
+                        "spec.ingress.https",
+                        "https is enabled but `certSecret` is not set",
+                    )
                     .help("name the TLS Secret that holds the certificate for the cluster domain"),
             );
         }
@@ -353,7 +360,9 @@ impl Resolver {
                 }
             }
         }
-        let class = spec.storage_class_name.unwrap_or_else(|| "cnvrg-nfs".into());
+        let class = spec
+            .storage_class_name
+            .unwrap_or_else(|| "cnvrg-nfs".into());
         self.check(
             &format!("{base}.storageClassName"),
             names::dns1123_subdomain(&class),
@@ -390,7 +399,11 @@ impl Resolver {
         };
         for (what, req, lim) in [
             ("cpu", &resources.requests.cpu, &resources.limits.cpu),
-            ("memory", &resources.requests.memory, &resources.limits.memory),
+            (
+                "memory",
+                &resources.requests.memory,
+                &resources.limits.memory,
+            ),
         ] {
             if let (Some(req), Some(lim)) = (req, lim)
                 && req.value() > lim.value()
@@ -471,8 +484,14 @@ impl Resolver {
                 },
             };
             if mode == Mode::MultiTenant {
-                self.check_in(&d.source, &ns_path, names::dns1123_label(&namespace, 63));
-                if let Some(first) = seen_ns.insert(namespace.clone(), format!("tenant `{}` ({where_})", d.spec.name)) {
+                // A derived namespace is valid whenever the tenant name is.
+                if d.spec.namespace.is_some() {
+                    self.check_in(&d.source, &ns_path, names::dns1123_label(&namespace, 63));
+                }
+                if let Some(first) = seen_ns.insert(
+                    namespace.clone(),
+                    format!("tenant `{}` ({where_})", d.spec.name),
+                ) {
                     self.diags.push(
                         d.source
                             .at(&ns_path, format!("namespace `{namespace}` is already used by {first}"))
@@ -500,7 +519,10 @@ impl Resolver {
                 if d.spec.workspace.is_some() {
                     self.diags.push(
                         d.source
-                            .at(&format!("{base}.workspace"), "`workspace` settings given for a tenant of type `cnvrg`")
+                            .at(
+                                &format!("{base}.workspace"),
+                                "`workspace` settings given for a tenant of type `cnvrg`",
+                            )
                             .help("remove them, or set `type: workspace`"),
                     );
                 }
@@ -510,7 +532,10 @@ impl Resolver {
                 if d.spec.cnvrg.is_some() {
                     self.diags.push(
                         d.source
-                            .at(&format!("{base}.cnvrg"), "`cnvrg` settings given for a tenant of type `workspace`")
+                            .at(
+                                &format!("{base}.cnvrg"),
+                                "`cnvrg` settings given for a tenant of type `workspace`",
+                            )
                             .help("remove them, or set `type: cnvrg`"),
                     );
                 }
@@ -520,7 +545,10 @@ impl Resolver {
         let Some(ws) = &d.spec.workspace else {
             self.diags.push(
                 d.source
-                    .at(base, "a workspace tenant needs `workspace.agentPools` with at least one pool")
+                    .at(
+                        base,
+                        "a workspace tenant needs `workspace.agentPools` with at least one pool",
+                    )
                     .help("add `workspace: {agentPools: [{name: default}]}`"),
             );
             return None;
@@ -544,7 +572,10 @@ impl Resolver {
         if ws.agent_pools.is_empty() {
             self.diags.push(
                 d.source
-                    .at(&format!("{ws_path}.agentPools"), "a workspace needs at least one agent pool")
+                    .at(
+                        &format!("{ws_path}.agentPools"),
+                        "a workspace needs at least one agent pool",
+                    )
                     .help("add `agentPools: [{name: default}]`"),
             );
         }
@@ -553,12 +584,18 @@ impl Resolver {
         for (i, pool) in ws.agent_pools.iter().enumerate() {
             let path = format!("{ws_path}.agentPools[{i}]");
             if let Err(m) = names::dns1123_label(&pool.name, MAX_POOL_NAME) {
-                self.diags.push(d.source.at(&format!("{path}.name"), format!("invalid pool name: {m}")));
+                self.diags.push(
+                    d.source
+                        .at(&format!("{path}.name"), format!("invalid pool name: {m}")),
+                );
             }
             if let Some(first) = seen.insert(&pool.name, i) {
                 self.diags.push(
                     d.source
-                        .at(&format!("{path}.name"), format!("duplicate agent pool `{}`", pool.name))
+                        .at(
+                            &format!("{path}.name"),
+                            format!("duplicate agent pool `{}`", pool.name),
+                        )
                         .help(format!("first declared as agentPools[{first}]")),
                 );
             }

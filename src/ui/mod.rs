@@ -10,9 +10,8 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(no_color: bool) -> Printer {
-        let color = !no_color
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::io::stderr().is_terminal();
+        let color =
+            !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
         Printer { color }
     }
 

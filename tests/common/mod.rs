@@ -32,8 +32,9 @@ pub fn load_texts(cluster: &str, tenants: &[(&str, &str)]) -> Result<Spec, SpecE
 /// Loads, renders and validates an example with the built-in templates.
 pub fn render_example(name: &str) -> (Spec, Vec<Manifest>) {
     let spec = cnvrgctl::spec::load(&example(name)).expect("example spec loads");
-    let manifests = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
-        .expect("example renders");
+    let manifests =
+        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .expect("example renders");
     cnvrgctl::validate::validate(&manifests).expect("example validates");
     (spec, manifests)
 }

@@ -49,7 +49,9 @@ fn spec_error_exits_2_with_nothing_on_stdout() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("cluster.yaml:5:3: spec.tenant: unknown field `tenant`"))
+        .stderr(predicate::str::contains(
+            "cluster.yaml:5:3: spec.tenant: unknown field `tenant`",
+        ))
         .stderr(predicate::str::contains("did you mean `tenants`?"));
 }
 
@@ -65,14 +67,19 @@ fn missing_spec_file_exits_2() {
 
 #[test]
 fn usage_errors_exit_2() {
-    cnvrgctl().args(["render", "--no-such-flag"]).assert().code(2);
+    cnvrgctl()
+        .args(["render", "--no-such-flag"])
+        .assert()
+        .code(2);
     cnvrgctl().assert().code(2);
     cnvrgctl()
         .args(["render", "--scope", "tenant/nobody", "-f"])
         .arg(example("workspace"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no tenant `nobody` in the spec (tenants: test-environment)"));
+        .stderr(predicate::str::contains(
+            "no tenant `nobody` in the spec (tenants: test-environment)",
+        ));
 }
 
 #[test]
@@ -144,7 +151,10 @@ fn out_dir_is_written_and_rewritten_but_never_over_foreign_files() {
         .assert()
         .code(4)
         .stderr(predicate::str::contains("refusing to overwrite"));
-    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 #[test]

@@ -36,7 +36,11 @@ fn golden_effective_spec_of_the_workspace_example() {
 #[test]
 fn rendering_is_deterministic() {
     for name in EXAMPLES {
-        assert_eq!(stream(name), stream(name), "{name} renders differently twice");
+        assert_eq!(
+            stream(name),
+            stream(name),
+            "{name} renders differently twice"
+        );
     }
 }
 
@@ -71,7 +75,12 @@ fn selectors_match_their_pod_templates() {
             };
             let pod = &m.object["spec"]["template"]["metadata"]["labels"];
             for (k, v) in selector.as_object().unwrap() {
-                assert_eq!(&pod[k], v, "{}: selector {k} does not match its pods", m.id());
+                assert_eq!(
+                    &pod[k],
+                    v,
+                    "{}: selector {k} does not match its pods",
+                    m.id()
+                );
             }
         }
     }
@@ -80,7 +89,12 @@ fn selectors_match_their_pod_templates() {
 fn find<'a>(ms: &'a [Manifest], kind: &str, name: &str) -> &'a Manifest {
     ms.iter()
         .find(|m| m.kind() == kind && m.name() == name)
-        .unwrap_or_else(|| panic!("no {kind}/{name} in {:?}", ms.iter().map(Manifest::id).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind}/{name} in {:?}",
+                ms.iter().map(Manifest::id).collect::<Vec<_>>()
+            )
+        })
 }
 
 #[test]
@@ -113,15 +127,35 @@ fn workspace_tenant_is_complete() {
     let env = c["env"].as_array().unwrap();
     let url = env
         .iter()
-        .find(|e| e["name"].as_str().unwrap().ends_with("DATABASE_CONNECTION_URL"))
+        .find(|e| {
+            e["name"]
+                .as_str()
+                .unwrap()
+                .ends_with("DATABASE_CONNECTION_URL")
+        })
         .expect("orion gets a database URL");
-    assert!(url["value"].as_str().unwrap().starts_with("postgresql+asyncpg://"));
+    assert!(
+        url["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgresql+asyncpg://")
+    );
 
     let agent = find(&ms, "Deployment", "test-environment-agent-default");
-    let text = serde_json::to_string(&agent.object["spec"]["template"]["spec"]["containers"][0]).unwrap();
-    assert!(text.contains("worker"), "agents run Prefect workers: {text}");
-    assert!(!text.contains("\"agent\",\"start\""), "the deprecated agent command is not used");
-    assert!(text.contains("http://test-environment-orion-server.test-environment.svc:4200/api"), "{text}");
+    let text =
+        serde_json::to_string(&agent.object["spec"]["template"]["spec"]["containers"][0]).unwrap();
+    assert!(
+        text.contains("worker"),
+        "agents run Prefect workers: {text}"
+    );
+    assert!(
+        !text.contains("\"agent\",\"start\""),
+        "the deprecated agent command is not used"
+    );
+    assert!(
+        text.contains("http://test-environment-orion-server.test-environment.svc:4200/api"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -131,8 +165,13 @@ fn one_agent_deployment_per_pool_with_its_replicas() {
     for pool in &research.workspace.as_ref().unwrap().agent_pools {
         let d = find(&ms, "Deployment", &format!("research-agent-{}", pool.name));
         assert_eq!(d.object["spec"]["replicas"], pool.replicas);
-        let args = serde_json::to_string(&d.object["spec"]["template"]["spec"]["containers"][0]).unwrap();
-        assert!(args.contains(&pool.name), "pool {} uses its own work queue: {args}", pool.name);
+        let args =
+            serde_json::to_string(&d.object["spec"]["template"]["spec"]["containers"][0]).unwrap();
+        assert!(
+            args.contains(&pool.name),
+            "pool {} uses its own work queue: {args}",
+            pool.name
+        );
     }
 }
 
@@ -141,7 +180,10 @@ fn generated_passwords_are_placeholders_never_values() {
     let (_, ms) = render_example("workspace");
     let secret = find(&ms, "Secret", "test-environment-postgres");
     assert_eq!(secret.object["stringData"]["password"], GENERATED);
-    assert_eq!(secret.object["metadata"]["annotations"][keys::GENERATED_KEYS], "password");
+    assert_eq!(
+        secret.object["metadata"]["annotations"][keys::GENERATED_KEYS],
+        "password"
+    );
 }
 
 #[test]
@@ -150,34 +192,55 @@ fn registry_password_never_reaches_render_output() {
     let var = "CNVRGCTL_TEST_REGISTRY_PASSWORD_RENDER";
     // SAFETY: no other test reads or writes this variable.
     unsafe { std::env::set_var(var, "s3cr3t-registry-pw") };
-    let text = workspace_cluster(&format!("  registry:\n    user: acme\n    passwordEnv: {var}\n"));
+    let text = workspace_cluster(&format!(
+        "  registry:\n    user: acme\n    passwordEnv: {var}\n"
+    ));
     let spec = load_texts(&text, &[]).unwrap();
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
+    let ms =
+        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
     let out = cnvrgctl::output::yaml_stream(&ms);
     assert!(!out.contains("s3cr3t-registry-pw"));
     let pull = find(&ms, "Secret", "cnvrg-registry");
     assert_eq!(pull.object["type"], "kubernetes.io/dockerconfigjson");
-    let config = pull.object["stringData"][".dockerconfigjson"].as_str().unwrap();
-    assert!(config.contains(&format!("<set-on-apply:env:{var}>")), "{config}");
+    let config = pull.object["stringData"][".dockerconfigjson"]
+        .as_str()
+        .unwrap();
+    assert!(
+        config.contains(&format!("<set-on-apply:env:{var}>")),
+        "{config}"
+    );
     // With the password passed in (the apply path), it is used.
     let secrets = SecretInputs {
         registry_password: Some("s3cr3t-registry-pw".into()),
     };
     let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &secrets).unwrap();
     let pull = find(&ms, "Secret", "cnvrg-registry");
-    assert!(pull.object["stringData"][".dockerconfigjson"].as_str().unwrap().contains("s3cr3t-registry-pw"));
+    assert!(
+        pull.object["stringData"][".dockerconfigjson"]
+            .as_str()
+            .unwrap()
+            .contains("s3cr3t-registry-pw")
+    );
 }
 
 #[test]
 fn image_hub_rewrites_every_image() {
     let text = workspace_cluster("  imageHub: registry.local/cnvrg\n");
     let spec = load_texts(&text, &[]).unwrap();
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
+    let ms =
+        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
     let out = serde_json::to_string(&ms.iter().map(|m| &m.object).collect::<Vec<_>>()).unwrap();
-    let images: Vec<&str> = out.split("\"image\":\"").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+    let images: Vec<&str> = out
+        .split("\"image\":\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
     assert!(!images.is_empty());
     for image in images {
-        assert!(image.starts_with("registry.local/cnvrg/"), "{image} escaped the image hub");
+        assert!(
+            image.starts_with("registry.local/cnvrg/"),
+            "{image} escaped the image hub"
+        );
     }
 }
 
@@ -185,12 +248,19 @@ fn image_hub_rewrites_every_image() {
 fn no_template_hard_codes_a_storage_class() {
     let (_, ms) = render_example("workspace");
     let out = cnvrgctl::output::yaml_stream(&ms);
-    assert!(!out.contains("storageClassName"), "no storageClassName unless the spec sets one");
+    assert!(
+        !out.contains("storageClassName"),
+        "no storageClassName unless the spec sets one"
+    );
     let text = workspace_cluster("  storageClass: fast-ssd\n");
     let spec = load_texts(&text, &[]).unwrap();
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
+    let ms =
+        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
     let sts = find(&ms, "StatefulSet", "research-postgres");
-    assert_eq!(sts.object["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"], "fast-ssd");
+    assert_eq!(
+        sts.object["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"],
+        "fast-ssd"
+    );
 }
 
 #[test]
@@ -210,7 +280,10 @@ fn output_order_is_scope_then_kind_rank() {
         assert!(rank >= last.1, "{} out of kind order", m.id());
         last.1 = rank;
     }
-    assert_eq!(scopes, ["infra", "tenant.team-a", "tenant.research", "tenant.vision"]);
+    assert_eq!(
+        scopes,
+        ["infra", "tenant.team-a", "tenant.research", "tenant.vision"]
+    );
 }
 
 /// Renders the workspace example with one template replaced.
@@ -293,5 +366,8 @@ fn out_dir_has_one_file_per_scope_and_component_with_kustomizations() {
     let files = cnvrgctl::output::dir_files(&ms);
     let names: Vec<String> = files.keys().map(|p| p.display().to_string()).collect();
     insta::assert_snapshot!(names.join("\n"));
-    insta::assert_snapshot!("top_kustomization", files[Path::new("kustomization.yaml")].as_str());
+    insta::assert_snapshot!(
+        "top_kustomization",
+        files[Path::new("kustomization.yaml")].as_str()
+    );
 }

@@ -51,7 +51,10 @@ fn unknown_enum_value() {
 
 #[test]
 fn wrong_type() {
-    let text = workspace_cluster("").replace("- name: default", "- name: default\n            replicas: two");
+    let text = workspace_cluster("").replace(
+        "- name: default",
+        "- name: default\n            replicas: two",
+    );
     insta::assert_snapshot!(error_of(&text, &[]));
 }
 
@@ -87,14 +90,18 @@ fn namespace_not_dns() {
 
 #[test]
 fn pool_name_too_long() {
-    let text = workspace_cluster("").replace("- name: default", "- name: a-very-long-pool-name-indeed");
+    let text =
+        workspace_cluster("").replace("- name: default", "- name: a-very-long-pool-name-indeed");
     insta::assert_snapshot!(error_of(&text, &[]));
 }
 
 #[test]
 fn duplicate_tenants_across_files() {
     let tenant = "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: research\nspec:\n  type: cnvrg\n";
-    insta::assert_snapshot!(error_of(&workspace_cluster(""), &[("research.yaml", tenant)]));
+    insta::assert_snapshot!(error_of(
+        &workspace_cluster(""),
+        &[("research.yaml", tenant)]
+    ));
 }
 
 #[test]
@@ -113,7 +120,9 @@ fn tenant_in_the_infra_namespace() {
 
 #[test]
 fn workspace_without_pools() {
-    let text = spec("  tenants:\n    - name: research\n      type: workspace\n      workspace:\n        agentPools: []\n");
+    let text = spec(
+        "  tenants:\n    - name: research\n      type: workspace\n      workspace:\n        agentPools: []\n",
+    );
     insta::assert_snapshot!(error_of(&text, &[]));
 }
 
@@ -158,7 +167,8 @@ fn unknown_profile() {
 
 #[test]
 fn wrong_kind_and_api_version() {
-    let text = "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: acme\nspec: {}\n";
+    let text =
+        "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: acme\nspec: {}\n";
     let kind = error_of(text, &[]);
     let text = "apiVersion: cnvrg.io/v1\nkind: Cluster\nmetadata:\n  name: acme\nspec: {}\n";
     let version = error_of(text, &[]);
@@ -209,7 +219,9 @@ fn every_problem_is_reported_at_once() {
 #[test]
 fn password_env_unset_is_an_error_when_the_password_is_needed() {
     let var = "CNVRGCTL_TEST_SURELY_UNSET_PASSWORD";
-    let text = workspace_cluster(&format!("  registry:\n    user: acme\n    passwordEnv: {var}\n"));
+    let text = workspace_cluster(&format!(
+        "  registry:\n    user: acme\n    passwordEnv: {var}\n"
+    ));
     // Rendering does not need the password: the spec loads.
     let spec = load_texts(&text, &[]).expect("spec loads without the password");
     let registry = spec.cluster.registry.as_ref().expect("registry is set");
@@ -223,6 +235,13 @@ fn inline_password_is_a_warning_not_an_error() {
     let spec = load_texts(&text, &[]).expect("inline passwords are accepted");
     let warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 1);
-    assert!(warnings[0].contains("spec.registry.password"), "{}", warnings[0]);
-    assert!(!warnings[0].contains("hunter2"), "the warning must not show the password");
+    assert!(
+        warnings[0].contains("spec.registry.password"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !warnings[0].contains("hunter2"),
+        "the warning must not show the password"
+    );
 }
