@@ -162,10 +162,8 @@ impl Builder {
                 self.map.entry(p.clone()).or_insert(pos);
                 Some(p)
             }
-            Some(Frame::Map { path, key }) => match key.take() {
-                Some(k) => Some(join(path, &k)),
-                None => None, // this node is a key
-            },
+            // Without a pending key, this node is itself a key.
+            Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
         }
     }
 }
