@@ -4,5 +4,6 @@
 mod common;
 
 mod cli;
+mod e2e;
 mod render;
 mod spec_errors;
