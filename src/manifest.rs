@@ -189,7 +189,7 @@ pub fn add_standard_labels(
         ]
     };
     let kind = object["kind"].as_str().unwrap_or_default().to_string();
-    let labels = labels_of(&mut object["metadata"]);
+    let labels = labels_of(object);
     for (k, v) in defaults(labels) {
         labels.entry(k).or_insert(Value::String(v));
     }
@@ -199,8 +199,9 @@ pub fn add_standard_labels(
         .to_string();
     if POD_TEMPLATE_KINDS.contains(&kind.as_str())
         && let Some(template) = object.pointer_mut("/spec/template")
+        && template.is_object()
     {
-        let labels = labels_of(&mut template["metadata"]);
+        let labels = labels_of(template);
         for (k, v) in defaults(labels) {
             labels.entry(k).or_insert(Value::String(v));
         }
@@ -208,11 +209,16 @@ pub fn add_standard_labels(
     component
 }
 
-fn labels_of(metadata: &mut Value) -> &mut Map<String, Value> {
-    if !metadata.is_object() {
-        *metadata = Value::Object(Map::new());
+/// The `metadata.labels` map of `object` (an object), created where missing; a
+/// new `metadata` goes first, where people look for it.
+fn labels_of(object: &mut Value) -> &mut Map<String, Value> {
+    let map = object.as_object_mut().expect("checked to be an object");
+    if !map.get("metadata").is_some_and(Value::is_object) {
+        map.shift_insert(0, "metadata".into(), Value::Object(Map::new()));
     }
-    let meta = metadata.as_object_mut().expect("made an object above");
+    let meta = map["metadata"]
+        .as_object_mut()
+        .expect("made an object above");
     let labels = meta
         .entry("labels")
         .or_insert_with(|| Value::Object(Map::new()));

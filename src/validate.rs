@@ -113,7 +113,10 @@ static KINDS: LazyLock<Vec<Kind>> = LazyLock::new(|| {
 fn strict<T: DeserializeOwned>(value: &Value) -> Result<(), String> {
     let mut unknown = Vec::new();
     let parsed: Result<T, _> = serde_ignored::deserialize(value, |path| {
-        unknown.push(path.to_string());
+        // serde_ignored writes `?` for levels it cannot name (Option wrappers).
+        let path = path.to_string();
+        let named: Vec<&str> = path.split('.').filter(|s| *s != "?").collect();
+        unknown.push(named.join("."));
     });
     parsed.map_err(|e| e.to_string())?;
     if unknown.is_empty() {

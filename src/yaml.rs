@@ -137,8 +137,17 @@ impl Positions {
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, next: usize },
+    Map {
+        path: String,
+        key: Option<String>,
+        /// A sequence item whose position is corrected to its first key (the
+        /// parser marks a block mapping's start after that key).
+        item: Option<String>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 #[derive(Default)]
@@ -163,7 +172,7 @@ impl Builder {
                 Some(p)
             }
             // Without a pending key, this node is itself a key.
-            Some(Frame::Map { path, key }) => key.take().map(|k| join(path, &k)),
+            Some(Frame::Map { path, key, .. }) => key.take().map(|k| join(path, &k)),
         }
     }
 }
@@ -182,12 +191,15 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(value, ..) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
-                    if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
-                        let p = join(path, &value);
-                        self.map.entry(p).or_insert(Pos {
+                    if let Some(Frame::Map { path, key, item }) = self.stack.last_mut() {
+                        let pos = Pos {
                             line: mark.line(),
                             col: mark.col() + 1,
-                        });
+                        };
+                        if let Some(item) = item.take() {
+                            self.map.insert(item, pos);
+                        }
+                        self.map.entry(join(path, &value)).or_insert(pos);
                         *key = Some(value);
                     }
                 } else {
@@ -198,8 +210,14 @@ impl MarkedEventReceiver for Builder {
                 self.child_path(mark);
             }
             Event::MappingStart(..) => {
+                let in_seq = matches!(self.stack.last(), Some(Frame::Seq { .. }));
                 let path = self.child_path(mark).unwrap_or_default();
-                self.stack.push(Frame::Map { path, key: None });
+                let item = in_seq.then(|| path.clone());
+                self.stack.push(Frame::Map {
+                    path,
+                    key: None,
+                    item,
+                });
             }
             Event::SequenceStart(..) => {
                 let path = self.child_path(mark).unwrap_or_default();

@@ -24,15 +24,20 @@ pub struct SecretInputs {
     pub registry_password: Option<String>,
 }
 
-pub fn build<'a>(spec: &Spec, templates: &'a Templates, secrets: &SecretInputs) -> Environment<'a> {
+/// The environment with every template compiled; the first template that does
+/// not compile is the error.
+pub fn build<'a>(
+    spec: &Spec,
+    templates: &'a Templates,
+    secrets: &SecretInputs,
+) -> Result<Environment<'a>, RenderError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_debug(true);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     for (name, source) in templates.iter() {
-        // A template that does not compile is reported when it is first used,
-        // with its name and line; adding it here cannot fail for that reason.
-        let _ = env.add_template(name, source);
+        env.add_template(name, source)
+            .map_err(|e| template_error(name, None, &e))?;
     }
 
     let hub = spec.cluster.image_hub.clone();
@@ -71,12 +76,13 @@ pub fn build<'a>(spec: &Spec, templates: &'a Templates, secrets: &SecretInputs) 
         });
         Ok(json.to_string())
     });
-    env
+    Ok(env)
 }
 
 /// A minijinja error as a [`RenderError`] naming the template, the scope, the
 /// line and the source around it (for errors inside imported templates too).
-pub fn template_error(template: &str, scope: &Scope, err: &Error) -> RenderError {
+/// `scope` is `None` for errors found while compiling, before any scope renders.
+pub fn template_error(template: &str, scope: Option<&Scope>, err: &Error) -> RenderError {
     let mut detail = err.to_string();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(c) = cause {
@@ -85,7 +91,7 @@ pub fn template_error(template: &str, scope: &Scope, err: &Error) -> RenderError
     }
     RenderError::Template {
         template: err.name().unwrap_or(template).to_string(),
-        scope: scope.to_string(),
+        scope: scope.map(Scope::to_string),
         line: err.line(),
         detail,
         window: err.display_debug_info().to_string(),

@@ -11,10 +11,11 @@ pub enum RenderError {
     Overlay { path: PathBuf, message: String },
     /// A template failed to compile or evaluate (undefined value, bad syntax, a
     /// failing function). `window` is minijinja's source excerpt.
-    #[error("template {template} (scope {scope}){}: {detail}{}", line_suffix(*line), window_block(window))]
+    #[error("template {template}{}{}: {detail}{}", scope_suffix(scope), line_suffix(*line), window_block(window))]
     Template {
         template: String,
-        scope: String,
+        /// The scope being rendered; `None` when the template does not compile.
+        scope: Option<String>,
         line: Option<usize>,
         detail: String,
         window: String,
@@ -43,6 +44,13 @@ pub enum RenderError {
         first: String,
         second: String,
     },
+}
+
+fn scope_suffix(scope: &Option<String>) -> String {
+    scope
+        .as_ref()
+        .map(|s| format!(" (scope {s})"))
+        .unwrap_or_default()
 }
 
 fn line_suffix(line: Option<usize>) -> String {

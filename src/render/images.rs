@@ -1,5 +1,9 @@
 //! The images cnvrgctl deploys, pinned, and the `imageHub` rewrite that points
 //! every one of them at a private registry for air-gapped clusters.
+//!
+//! PostgreSQL is a Debian tag (uid 999, which the template runs as); Prefect
+//! 3.9.1 is the release current on PyPI (`-kubernetes` adds prefect-kubernetes
+//! for the workers).
 
 /// Image key (as templates name it) → pinned reference.
 pub const IMAGES: &[(&str, &str)] = &[
@@ -8,11 +12,11 @@ pub const IMAGES: &[(&str, &str)] = &[
         "local-path-provisioner",
         "docker.io/rancher/local-path-provisioner:v0.0.31",
     ),
-    ("postgres", "docker.io/library/postgres:17.6"),
-    ("prefect", "docker.io/prefecthq/prefect:3.4.19-python3.12"),
+    ("postgres", "docker.io/library/postgres:17.6-bookworm"),
+    ("prefect", "docker.io/prefecthq/prefect:3.9.1-python3.12"),
     (
         "prefect-kubernetes",
-        "docker.io/prefecthq/prefect:3.4.19-python3.12-kubernetes",
+        "docker.io/prefecthq/prefect:3.9.1-python3.12-kubernetes",
     ),
 ];
 
@@ -46,11 +50,11 @@ mod tests {
     fn hub_rewrites_registry_only() {
         assert_eq!(
             resolve("postgres", Some("registry.local/cnvrg")).unwrap(),
-            "registry.local/cnvrg/library/postgres:17.6"
+            "registry.local/cnvrg/library/postgres:17.6-bookworm"
         );
         assert_eq!(
             resolve("postgres", None).unwrap(),
-            "docker.io/library/postgres:17.6"
+            "docker.io/library/postgres:17.6-bookworm"
         );
         assert!(resolve("nope", None).is_none());
     }

@@ -39,7 +39,7 @@ pub fn render(
     templates: &Templates,
     secrets: &SecretInputs,
 ) -> Result<Vec<Manifest>, RenderError> {
-    let env = environment::build(spec, templates, secrets);
+    let env = environment::build(spec, templates, secrets)?;
     let cluster = Value::from(Serde(&spec.cluster));
     let infra = Value::from(Serde(&spec.infra));
     let mut out = Vec::new();
@@ -114,7 +114,7 @@ fn render_scope(
             let text = env
                 .get_template(name)
                 .and_then(|t| t.render(ctx))
-                .map_err(|e| environment::template_error(name, scope, &e))?;
+                .map_err(|e| environment::template_error(name, Some(scope), &e))?;
             let component = name
                 .rsplit('/')
                 .next()

@@ -73,6 +73,9 @@ pub fn resolve(
         r.check("spec.storageClass", names::dns1123_subdomain(class));
     }
     let (registry, pull_secret) = r.registry(spec.registry);
+    let manage_pull_secret = registry
+        .as_ref()
+        .is_some_and(|r| !matches!(r.password, PasswordSource::Existing));
     let ingress = r.ingress(spec.ingress);
 
     let infra = r.infra(spec.infra, mode, &ingress, profile.as_ref());
@@ -89,6 +92,7 @@ pub fn resolve(
             domain: spec.cluster_domain,
             image_hub: spec.image_hub,
             registry,
+            manage_pull_secret,
             pull_secret,
             storage_class: spec.storage_class,
             ingress,
@@ -317,13 +321,23 @@ impl Resolver {
             storage: None,
             resources: spec.resources,
         };
+        let src = self.src.clone();
         let (sizing, _) = self.size(
-            &self.src.clone(),
+            &src,
             base,
             Some(&own),
             profile,
             |p| &p.hostpath_provisioner,
             "hostpathProvisioner",
+        );
+        self.single_replica(
+            &src,
+            base,
+            Some(&own),
+            profile,
+            "hostpathProvisioner",
+            sizing.0,
+            "the provisioner runs without leader election; two would provision every volume twice",
         );
         Hostpath {
             enabled: spec.enabled.unwrap_or(false),
@@ -419,6 +433,35 @@ impl Resolver {
             }
         }
         ((merged.replicas.unwrap_or(1), resources), merged.storage)
+    }
+
+    /// Components that must not run twice: more than one replica is an error
+    /// (blaming the spec if it set `replicas`, the profile otherwise).
+    fn single_replica(
+        &mut self,
+        src: &Arc<Source>,
+        path: &str,
+        own: Option<&Sizing>,
+        profile: Option<&Profile>,
+        profile_key: &str,
+        replicas: u32,
+        why: &str,
+    ) {
+        if replicas <= 1 {
+            return;
+        }
+        let (blame_src, blame_path) = match (own.and_then(|o| o.replicas), profile) {
+            (None, Some(p)) => (p.source.clone(), format!("spec.{profile_key}.replicas")),
+            _ => (src.clone(), format!("{path}.replicas")),
+        };
+        self.diags.push(
+            blame_src
+                .at(
+                    &blame_path,
+                    format!("{replicas} replicas requested; at most 1 is supported"),
+                )
+                .help(why.to_string()),
+        );
     }
 
     fn tenants(
@@ -568,6 +611,24 @@ impl Resolver {
             profile,
             |p| &p.orion,
             "orion",
+        );
+        self.single_replica(
+            &d.source,
+            &format!("{ws_path}.postgres"),
+            ws.postgres.as_ref(),
+            profile,
+            "postgres",
+            pg.0,
+            "PostgreSQL replicas would be independent databases behind one Service",
+        );
+        self.single_replica(
+            &d.source,
+            &format!("{ws_path}.orion"),
+            ws.orion.as_ref(),
+            profile,
+            "orion",
+            orion.0,
+            "the Prefect server runs its scheduler and other services in-process; two would run them twice",
         );
         if ws.agent_pools.is_empty() {
             self.diags.push(

@@ -33,6 +33,8 @@ pub struct ClusterSettings {
     pub registry: Option<RegistrySettings>,
     /// Name of the image pull secret every pod uses, when there is one.
     pub pull_secret: Option<String>,
+    /// Whether cnvrgctl writes that Secret (false for `existingSecret`).
+    pub manage_pull_secret: bool,
     pub storage_class: Option<String>,
     pub ingress: IngressSettings,
 }

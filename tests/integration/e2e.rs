@@ -12,7 +12,9 @@ fn kubeconfig() -> Option<String> {
     match std::env::var("CNVRGCTL_E2E_KUBECONFIG") {
         Ok(path) if !path.is_empty() => Some(path),
         _ => {
-            eprintln!("skipped: set CNVRGCTL_E2E_KUBECONFIG to a kind/k3d kubeconfig to run e2e tests");
+            eprintln!(
+                "skipped: set CNVRGCTL_E2E_KUBECONFIG to a kind/k3d kubeconfig to run e2e tests"
+            );
             None
         }
     }
@@ -56,7 +58,12 @@ fn e2e_examples_pass_server_side_strict_validation() {
                 .spawn()
                 .expect("kubectl is installed");
             let text = cnvrgctl::output::yaml_stream(&objects);
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
             let out = child.wait_with_output().unwrap();
             assert!(
                 out.status.success(),
