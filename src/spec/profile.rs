@@ -15,6 +15,51 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("prod", include_str!("../../profiles/prod.yaml")),
 ];
 
+/// A sized component: its key in a profile's `spec` and, for components that
+/// must never run twice, why.
+pub struct Slot {
+    pub key: &'static str,
+    pub single: Option<&'static str>,
+    of: fn(&ProfileSpec) -> &Sizing,
+}
+
+impl Slot {
+    /// This component's sizing in a profile.
+    pub fn of<'a>(&self, profile: &'a ProfileSpec) -> &'a Sizing {
+        (self.of)(profile)
+    }
+}
+
+/// Every sized component.
+pub mod slots {
+    use super::Slot;
+
+    pub const HOSTPATH: Slot = Slot {
+        key: "hostpathProvisioner",
+        of: |p| &p.hostpath_provisioner,
+        single: Some(
+            "the provisioner runs without leader election; two would provision every volume twice",
+        ),
+    };
+    pub const POSTGRES: Slot = Slot {
+        key: "postgres",
+        of: |p| &p.postgres,
+        single: Some("PostgreSQL replicas would be independent databases behind one Service"),
+    };
+    pub const ORION: Slot = Slot {
+        key: "orion",
+        of: |p| &p.orion,
+        single: Some(
+            "the Prefect server runs its scheduler and other services in-process; two would run them twice",
+        ),
+    };
+    pub const AGENT: Slot = Slot {
+        key: "agent",
+        of: |p| &p.agent,
+        single: None,
+    };
+}
+
 /// A loaded profile and the file it came from (for error positions).
 pub struct Profile {
     pub spec: ProfileSpec,

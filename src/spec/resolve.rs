@@ -12,7 +12,7 @@ use super::model::{
     ClusterFile, IngressType, Mode, ReclaimPolicy, Resources, Sizing, TenantSpec, TenantType,
 };
 use super::names;
-use super::profile::{self, Profile};
+use super::profile::{self, Profile, Slot, slots};
 use super::resolved::*;
 
 pub const DEFAULT_PROFILE: &str = "dev";
@@ -322,23 +322,7 @@ impl Resolver {
             resources: spec.resources,
         };
         let src = self.src.clone();
-        let (sizing, _) = self.size(
-            &src,
-            base,
-            Some(&own),
-            profile,
-            |p| &p.hostpath_provisioner,
-            "hostpathProvisioner",
-        );
-        self.single_replica(
-            &src,
-            base,
-            Some(&own),
-            profile,
-            "hostpathProvisioner",
-            sizing.0,
-            "the provisioner runs without leader election; two would provision every volume twice",
-        );
+        let (sizing, _) = self.size(&slots::HOSTPATH, &src, base, Some(&own), profile);
         Hostpath {
             enabled: spec.enabled.unwrap_or(false),
             path,
@@ -392,18 +376,19 @@ impl Resolver {
     }
 
     /// Merges a component's sizing over the profile's, checks requests against
-    /// limits, and returns (replicas, resources) plus the storage size.
+    /// limits and the replica rule of its slot, and returns (replicas,
+    /// resources) plus the storage size.
     fn size(
         &mut self,
+        slot: &Slot,
         src: &Arc<Source>,
         path: &str,
         own: Option<&Sizing>,
         profile: Option<&Profile>,
-        pick: impl Fn(&super::model::ProfileSpec) -> &Sizing,
-        profile_key: &str,
     ) -> ((u32, Resources), Option<super::quantity::Quantity>) {
         let fallback = Sizing::default();
-        let from_profile = profile.map(|p| pick(&p.spec)).unwrap_or(&fallback);
+        let from_profile = profile.map(|p| slot.of(&p.spec)).unwrap_or(&fallback);
+        let profile_key = slot.key;
         let merged = profile::merge(own, from_profile);
         let resources = merged.resources.unwrap_or_default();
         // Blame the spec if it set any resources here, the profile otherwise.
@@ -432,36 +417,24 @@ impl Resolver {
                 );
             }
         }
-        ((merged.replicas.unwrap_or(1), resources), merged.storage)
-    }
-
-    /// Components that must not run twice: more than one replica is an error
-    /// (blaming the spec if it set `replicas`, the profile otherwise).
-    fn single_replica(
-        &mut self,
-        src: &Arc<Source>,
-        path: &str,
-        own: Option<&Sizing>,
-        profile: Option<&Profile>,
-        profile_key: &str,
-        replicas: u32,
-        why: &str,
-    ) {
-        if replicas <= 1 {
-            return;
+        let replicas = merged.replicas.unwrap_or(1);
+        if let Some(why) = slot.single
+            && replicas > 1
+        {
+            let (blame_src, blame_path) = match (own.and_then(|o| o.replicas), profile) {
+                (None, Some(p)) => (p.source.clone(), format!("spec.{profile_key}.replicas")),
+                _ => (src.clone(), format!("{path}.replicas")),
+            };
+            self.diags.push(
+                blame_src
+                    .at(
+                        &blame_path,
+                        format!("{replicas} replicas requested; at most 1 is supported"),
+                    )
+                    .help(why),
+            );
         }
-        let (blame_src, blame_path) = match (own.and_then(|o| o.replicas), profile) {
-            (None, Some(p)) => (p.source.clone(), format!("spec.{profile_key}.replicas")),
-            _ => (src.clone(), format!("{path}.replicas")),
-        };
-        self.diags.push(
-            blame_src
-                .at(
-                    &blame_path,
-                    format!("{replicas} replicas requested; at most 1 is supported"),
-                )
-                .help(why.to_string()),
-        );
+        ((replicas, resources), merged.storage)
     }
 
     fn tenants(
@@ -596,39 +569,21 @@ impl Resolver {
             );
             return None;
         };
+        let pg_path = format!("{ws_path}.postgres");
         let (pg, storage) = self.size(
+            &slots::POSTGRES,
             &d.source,
-            &format!("{ws_path}.postgres"),
+            &pg_path,
             ws.postgres.as_ref(),
             profile,
-            |p| &p.postgres,
-            "postgres",
         );
+        let orion_path = format!("{ws_path}.orion");
         let (orion, _) = self.size(
+            &slots::ORION,
             &d.source,
-            &format!("{ws_path}.orion"),
+            &orion_path,
             ws.orion.as_ref(),
             profile,
-            |p| &p.orion,
-            "orion",
-        );
-        self.single_replica(
-            &d.source,
-            &format!("{ws_path}.postgres"),
-            ws.postgres.as_ref(),
-            profile,
-            "postgres",
-            pg.0,
-            "PostgreSQL replicas would be independent databases behind one Service",
-        );
-        self.single_replica(
-            &d.source,
-            &format!("{ws_path}.orion"),
-            ws.orion.as_ref(),
-            profile,
-            "orion",
-            orion.0,
-            "the Prefect server runs its scheduler and other services in-process; two would run them twice",
         );
         if ws.agent_pools.is_empty() {
             self.diags.push(
@@ -666,7 +621,7 @@ impl Resolver {
                 resources: pool.resources.clone(),
             };
             let ((replicas, resources), _) =
-                self.size(&d.source, &path, Some(&own), profile, |p| &p.agent, "agent");
+                self.size(&slots::AGENT, &d.source, &path, Some(&own), profile);
             pools.push(AgentPool {
                 name: pool.name.clone(),
                 replicas,

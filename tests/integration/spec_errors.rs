@@ -245,3 +245,12 @@ fn inline_password_is_a_warning_not_an_error() {
         "the warning must not show the password"
     );
 }
+
+#[test]
+fn components_that_must_not_run_twice() {
+    let text = workspace_cluster("").replace(
+        "agentPools:",
+        "postgres: {replicas: 2}\n        orion: {replicas: 3}\n        agentPools:",
+    );
+    insta::assert_snapshot!(error_of(&text, &[]));
+}
