@@ -51,26 +51,144 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, DeError> {
 }
 
 /// Parses every document of a multi-document YAML text into JSON values. Empty
-/// documents (only comments or whitespace) are dropped.
+/// documents (only comments or whitespace) are dropped. Plain scalars resolve
+/// as in YAML 1.2's core schema; duplicate keys and aliases are errors (neither
+/// belongs in a Kubernetes manifest). Built on parser events, straight into
+/// JSON values, because rendering spends most of its time here.
 pub fn documents(text: &str) -> Result<Vec<serde_json::Value>, DeError> {
-    let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let value: serde_json::Value = serde::Deserialize::deserialize(doc).map_err(|e| {
-            let pos = e.location().map(|l| Pos {
-                line: l.line(),
-                col: l.column(),
-            });
-            DeError {
+    let mut builder = JsonBuilder::default();
+    let mut parser = Parser::new_from_str(text);
+    let scan = parser.load(&mut builder, true);
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    scan.map_err(|e| DeError {
+        path: ".".into(),
+        pos: Some(Pos {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+        }),
+        message: e.info().to_string(),
+    })?;
+    Ok(builder.docs)
+}
+
+/// Builds JSON values from parser events.
+#[derive(Default)]
+struct JsonBuilder {
+    docs: Vec<serde_json::Value>,
+    /// Open collections: a list, or a map with the key awaiting its value.
+    stack: Vec<(serde_json::Value, Option<String>)>,
+    error: Option<DeError>,
+}
+
+impl JsonBuilder {
+    fn fail(&mut self, mark: Marker, message: String) {
+        if self.error.is_none() {
+            self.error = Some(DeError {
                 path: ".".into(),
-                pos,
-                message: strip_location(&e.to_string()),
-            }
-        })?;
-        if !value.is_null() {
-            out.push(value);
+                pos: Some(Pos {
+                    line: mark.line(),
+                    col: mark.col() + 1,
+                }),
+                message,
+            });
         }
     }
-    Ok(out)
+
+    /// Places a finished node in its parent, or ends the document.
+    fn push(&mut self, value: serde_json::Value, mark: Marker) {
+        use serde_json::Value;
+        match self.stack.last_mut() {
+            None => {
+                if !value.is_null() {
+                    self.docs.push(value);
+                }
+            }
+            Some((Value::Array(items), _)) => items.push(value),
+            Some((Value::Object(map), key)) => match key.take() {
+                None => match value {
+                    Value::String(k) => *key = Some(k),
+                    Value::Number(n) => *key = Some(n.to_string()),
+                    Value::Bool(b) => *key = Some(b.to_string()),
+                    _ => self.fail(mark, "mapping keys must be scalars".into()),
+                },
+                Some(k) => {
+                    if map.contains_key(&k) {
+                        self.fail(mark, format!("duplicate key `{k}`"));
+                    } else {
+                        map.insert(k, value);
+                    }
+                }
+            },
+            Some(_) => unreachable!("only collections are stacked"),
+        }
+    }
+}
+
+/// A plain scalar's value under YAML 1.2's core schema.
+fn plain_scalar(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(u) = text.parse::<u64>() {
+            return Value::from(u);
+        }
+    }
+    let floaty = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && digits.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if floaty
+        && let Ok(f) = text.parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
+    Value::String(text.to_string())
+}
+
+impl MarkedEventReceiver for JsonBuilder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        use serde_json::Value;
+        use yaml_rust2::scanner::TScalarStyle;
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::Scalar(text, style, _, tag) => {
+                let as_string = style != TScalarStyle::Plain
+                    || tag.is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
+                let value = if as_string {
+                    Value::String(text)
+                } else {
+                    plain_scalar(&text)
+                };
+                self.push(value, mark);
+            }
+            Event::SequenceStart(..) => self.stack.push((Value::Array(Vec::new()), None)),
+            Event::MappingStart(..) => self
+                .stack
+                .push((Value::Object(serde_json::Map::new()), None)),
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((value, _)) = self.stack.pop() {
+                    self.push(value, mark);
+                }
+            }
+            Event::Alias(_) => self.fail(mark, "YAML aliases are not supported here".into()),
+            _ => {}
+        }
+    }
 }
 
 /// Serializes a value as one YAML document (no leading `---`).
@@ -234,6 +352,31 @@ impl MarkedEventReceiver for Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_resolve_scalars_like_yaml_1_2_core() {
+        let docs = documents(
+            "---\na: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: 0.0.1\ng: -3\nh: \"x\"\ni: yes\nj: !!str 5\n---\n# empty\n---\n- x\n",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2, "the empty document is dropped");
+        assert_eq!(
+            docs[0],
+            serde_json::json!({"a": 1, "b": "1", "c": true, "d": null, "e": 1.5, "f": "0.0.1", "g": -3, "h": "x", "i": "yes", "j": "5"})
+        );
+        assert_eq!(docs[1], serde_json::json!(["x"]));
+    }
+
+    #[test]
+    fn documents_reject_duplicate_keys_and_aliases() {
+        let err = documents("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.message, "duplicate key `a`");
+        assert_eq!(err.pos.map(|p| p.line), Some(3));
+        let err = documents("a: &x 1\nb: *x\n").unwrap_err();
+        assert!(err.message.contains("aliases"), "{}", err.message);
+        let err = documents("a: [1\n").unwrap_err();
+        assert!(err.pos.is_some());
+    }
 
     #[test]
     fn positions_point_at_keys_and_items() {
