@@ -30,13 +30,11 @@ use resolve::Declared;
 pub fn load(cluster_file: &Path) -> Result<Spec, SpecError> {
     let text = read(cluster_file)?;
     let dir = cluster_file.parent().unwrap_or(Path::new("."));
-    let tenant_files = tenant_files(dir)?;
-    let mut others = Vec::new();
-    for path in tenant_files {
-        let text = read(&path)?;
-        others.push((path, text));
-    }
-    load_from(cluster_file, text, others)
+    let tenants = tenant_files(dir)?
+        .into_iter()
+        .map(|path| read(&path).map(|text| (path, text)))
+        .collect::<Result<_, _>>()?;
+    load_from(cluster_file, text, tenants)
 }
 
 /// Loads a spec from texts already read: the cluster file and each tenant file.
@@ -49,13 +47,12 @@ pub fn load_from(
     let dir = cluster_file.parent().unwrap_or(Path::new("."));
     let mut diags = Vec::new();
     let src = Source::new(cluster_file, text);
-    let cluster: Option<ClusterFile> =
+    let mut cluster: Option<ClusterFile> =
         parse::parse(&src, "Cluster", |f: &ClusterFile| (&f.api_version, &f.kind))
             .map_err(|d| diags.push(d))
             .ok();
 
     let mut declared = Vec::new();
-    let mut cluster = cluster;
     if let Some(c) = cluster.as_mut() {
         for (i, spec) in std::mem::take(&mut c.spec.tenants).into_iter().enumerate() {
             declared.push(Declared {
