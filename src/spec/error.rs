@@ -111,10 +111,11 @@ impl fmt::Display for Diagnostic {
         }
         write!(f, ": {}", self.message)?;
         if let (Some(p), Some(line)) = (self.pos, &self.line) {
+            let (shown, col) = window(line, p.col);
             let n = p.line.to_string();
             let pad = " ".repeat(n.len());
-            write!(f, "\n {pad} |\n {n} | {line}\n {pad} | ")?;
-            write!(f, "{}^", " ".repeat(p.col.saturating_sub(1)))?;
+            write!(f, "\n {pad} |\n {n} | {shown}\n {pad} | ")?;
+            write!(f, "{}^", " ".repeat(col.saturating_sub(1)))?;
         }
         if let Some(help) = &self.help {
             write!(f, "\n  = help: {help}")?;
@@ -150,6 +151,27 @@ fn render_all(diags: &[Diagnostic]) -> String {
     }
     out
 }
+
+/// At most [`WINDOW`] characters of `line` around column `col` (1-based), and
+/// the column within what is shown.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WINDOW {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(WINDOW / 2).min(chars.len() - WINDOW);
+    let text: String = chars[start..start + WINDOW].iter().collect();
+    let (lead, shift) = if start > 0 { ("…", 1) } else { ("", 0) };
+    let tail = if start + WINDOW < chars.len() {
+        "…"
+    } else {
+        ""
+    };
+    (format!("{lead}{text}{tail}"), col - start + shift)
+}
+
+/// Longest part of a source line a diagnostic shows.
+const WINDOW: usize = 100;
 
 /// The closest of `candidates` to `word`, when it is close enough to be a typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {

@@ -17,13 +17,14 @@ pub fn dns1035_label(name: &str, max: usize) -> Result<(), String> {
 /// most 253 characters.
 pub fn dns1123_subdomain(name: &str) -> Result<(), String> {
     if name.len() > 253 {
-        return Err(format!("`{name}` is longer than 253 characters"));
+        return Err(format!("`{}` is longer than 253 characters", short(name)));
     }
     for label in name.split('.') {
         check_label(label, 63, false).map_err(|_| {
             format!(
-                "`{name}` is not a valid DNS subdomain (lower-case letters, digits, `-` and `.`, \
-                 each part starting and ending with a letter or digit)"
+                "`{}` is not a valid DNS subdomain (lower-case letters, digits, `-` and `.`, \
+                 each part starting and ending with a letter or digit)",
+                short(name)
             )
         })?;
     }
@@ -41,24 +42,34 @@ fn check_label(name: &str, max: usize, letter_first: bool) -> Result<(), String>
     }
     if name.len() > max {
         return Err(format!(
-            "`{name}` is {} characters long; at most {max} are allowed",
+            "`{}` is {} characters long; at most {max} are allowed",
+            short(name),
             name.len()
         ));
     }
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
     if let Some(bad) = name.chars().find(|c| !ok_char(*c)) {
         return Err(format!(
-            "`{name}` contains `{bad}`; only lower-case letters, digits and `-` are allowed"
+            "`{}` contains `{bad}`; only lower-case letters, digits and `-` are allowed",
+            short(name)
         ));
     }
     let first = name.chars().next().unwrap_or('-');
     if (letter_first && !first.is_ascii_lowercase()) || first == '-' {
-        return Err(format!("`{name}` {what}"));
+        return Err(format!("`{}` {what}", short(name)));
     }
     if name.ends_with('-') {
-        return Err(format!("`{name}` must end with a letter or digit"));
+        return Err(format!("`{}` must end with a letter or digit", short(name)));
     }
     Ok(())
+}
+
+/// A value as quoted in a message: at most 64 characters.
+pub fn short(value: &str) -> String {
+    match value.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &value[..i]),
+        None => value.to_string(),
+    }
 }
 
 /// Checks a shell environment variable name.
@@ -71,7 +82,8 @@ pub fn env_var(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
+            "`{}` is not an environment variable name (letters, digits and `_`, not starting with a digit)",
+            short(name)
         ))
     }
 }

@@ -254,3 +254,13 @@ fn components_that_must_not_run_twice() {
     );
     insta::assert_snapshot!(error_of(&text, &[]));
 }
+
+#[test]
+fn a_very_long_line_is_shown_around_the_error() {
+    let text = format!(
+        "{HEADER}spec:\n  clusterDomain: {}X{}\n",
+        "a".repeat(300),
+        "b".repeat(300)
+    );
+    insta::assert_snapshot!(error_of(&text, &[]));
+}
