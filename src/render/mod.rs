@@ -1,10 +1,12 @@
 //! The render stage: effective spec + templates → Kubernetes objects with their
 //! origin. Templates under `infra/` render once for the infra scope; `tenant/`
 //! once per tenant; `workspace/` and `cnvrg/` once per tenant of that type.
-//! Pure and deterministic: the same spec gives byte-identical output. Secret
+//! Workloads get a checksum of the config they read, so a config change rolls
+//! them. Pure and deterministic: the same spec gives byte-identical output. Secret
 //! values never enter a render unless the caller passes them in, and generated
 //! keys are only marked here (the apply path fills them once).
 
+mod checksum;
 mod environment;
 mod error;
 mod images;
@@ -16,6 +18,7 @@ use minijinja::Value;
 use minijinja::value::Serde;
 use serde::Serialize;
 
+pub use checksum::CONFIG_CHECKSUM;
 pub use environment::{GENERATED, SecretInputs};
 pub use error::RenderError;
 pub use images::IMAGES;
@@ -88,6 +91,7 @@ pub fn render(
         )?;
     }
     check_unique(&out)?;
+    checksum::annotate(&mut out);
     sort(&mut out);
     Ok(out)
 }

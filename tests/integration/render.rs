@@ -371,3 +371,64 @@ fn out_dir_has_one_file_per_scope_and_component_with_kustomizations() {
         files[Path::new("kustomization.yaml")].as_str()
     );
 }
+
+fn checksum_of(ms: &[Manifest], kind: &str, name: &str) -> Option<String> {
+    find(ms, kind, name).object["spec"]["template"]["metadata"]["annotations"]
+        [cnvrgctl::render::CONFIG_CHECKSUM]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[test]
+fn a_config_change_changes_the_checksum_of_the_pods_that_read_it() {
+    let (_, before) = render_example("workspace");
+    let orion = checksum_of(&before, "Deployment", "test-environment-orion-server")
+        .expect("orion reads the database Secret");
+    let postgres = checksum_of(&before, "StatefulSet", "test-environment-postgres")
+        .expect("postgres reads its Secret");
+    // The workers read no ConfigMap or Secret: no annotation, no needless rollout.
+    assert_eq!(
+        checksum_of(&before, "Deployment", "test-environment-agent-default"),
+        None
+    );
+
+    // Change the database Secret (a new key) through a template overlay.
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        std::fs::read_to_string(common::root().join("templates/workspace/postgres.yaml.j2"))
+            .unwrap()
+            .replace("stringData:\n", "stringData:\n  sslmode: \"disable\"\n");
+    std::fs::create_dir_all(dir.path().join("workspace")).unwrap();
+    std::fs::write(dir.path().join("workspace/postgres.yaml.j2"), source).unwrap();
+    let spec = cnvrgctl::spec::load(&common::example("workspace")).unwrap();
+    let after = cnvrgctl::render::render(
+        &spec,
+        &Templates::with_overlay(dir.path()).unwrap(),
+        &SecretInputs::default(),
+    )
+    .unwrap();
+    let orion_after = checksum_of(&after, "Deployment", "test-environment-orion-server").unwrap();
+    let postgres_after = checksum_of(&after, "StatefulSet", "test-environment-postgres").unwrap();
+    assert_ne!(orion, orion_after);
+    assert_ne!(postgres, postgres_after);
+}
+
+#[test]
+fn filling_in_a_registry_password_does_not_change_any_checksum() {
+    let text =
+        workspace_cluster("  registry:\n    user: acme\n    passwordEnv: UNUSED_IN_THIS_TEST\n");
+    let spec = load_texts(&text, &[]).unwrap();
+    let sums = |secrets: &SecretInputs| {
+        let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), secrets).unwrap();
+        ["research-orion-server", "research-agent-default"]
+            .map(|n| checksum_of(&ms, "Deployment", n))
+    };
+    let placeholder = sums(&SecretInputs::default());
+    let real = sums(&SecretInputs {
+        registry_password: Some("pw".into()),
+    });
+    assert_eq!(
+        placeholder, real,
+        "pull secrets are not config: no rollout when they change"
+    );
+}
