@@ -8,10 +8,9 @@
 
 use std::collections::HashMap;
 
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, SpannedEventReceiver};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
 
 /// A line and column, both 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,19 +157,19 @@ fn plain_scalar(text: &str) -> serde_json::Value {
     Value::String(text.to_string())
 }
 
-impl MarkedEventReceiver for JsonBuilder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
+impl<'input> SpannedEventReceiver<'input> for JsonBuilder {
+    fn on_event(&mut self, ev: Event<'input>, span: Span) {
         use serde_json::Value;
-        use yaml_rust2::scanner::TScalarStyle;
+        let mark = span.start;
         if self.error.is_some() {
             return;
         }
         match ev {
             Event::Scalar(text, style, _, tag) => {
-                let as_string = style != TScalarStyle::Plain
+                let as_string = style != ScalarStyle::Plain
                     || tag.is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
                 let value = if as_string {
-                    Value::String(text)
+                    Value::String(text.into_owned())
                 } else {
                     plain_scalar(&text)
                 };
@@ -303,8 +302,9 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
+impl<'input> SpannedEventReceiver<'input> for Builder {
+    fn on_event(&mut self, ev: Event<'input>, span: Span) {
+        let mark = span.start;
         match ev {
             Event::Scalar(value, ..) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
@@ -318,7 +318,7 @@ impl MarkedEventReceiver for Builder {
                             self.map.insert(item, pos);
                         }
                         self.map.entry(join(path, &value)).or_insert(pos);
-                        *key = Some(value);
+                        *key = Some(value.into_owned());
                     }
                 } else {
                     self.child_path(mark);
