@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod images;
 pub mod manifest;
 pub mod output;
 pub mod render;

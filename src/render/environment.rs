@@ -7,8 +7,8 @@ use base64::Engine;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
 use super::error::RenderError;
-use super::images;
 use super::templates::Templates;
+use crate::images;
 use crate::manifest::Scope;
 use crate::spec::Spec;
 

@@ -9,7 +9,6 @@
 mod checksum;
 mod environment;
 mod error;
-mod images;
 mod templates;
 
 use std::collections::HashMap;
@@ -21,7 +20,6 @@ use serde::Serialize;
 pub use checksum::CONFIG_CHECKSUM;
 pub use environment::{GENERATED, SecretInputs};
 pub use error::RenderError;
-pub use images::IMAGES;
 pub use templates::Templates;
 
 use crate::manifest::{self, Manifest, Origin, Scope};

@@ -123,10 +123,21 @@ pub struct Https {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InfraSpec {
     pub namespace: Option<String>,
-    pub monitoring: Option<Toggle>,
+    pub monitoring: Option<MonitoringSpec>,
     pub logging: Option<Toggle>,
     pub istio: Option<Toggle>,
     pub storage: Option<StorageSpec>,
+}
+
+/// The infra monitoring stack; sizes come from the profile.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MonitoringSpec {
+    pub enabled: Option<bool>,
+    /// How long the cluster Prometheus keeps samples (`15d`).
+    pub retention: Option<String>,
+    /// Size of the cluster Prometheus volume.
+    pub storage: Option<Quantity>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +174,7 @@ pub struct NfsSpec {
     pub storage_class_name: Option<String>,
     pub default_class: Option<bool>,
     pub reclaim_policy: Option<ReclaimPolicy>,
+    pub resources: Option<Resources>,
 }
 
 /// A tenant written inline in `cluster.yaml` under `spec.tenants`.
@@ -210,11 +222,68 @@ pub struct WorkspaceSpec {
     pub agent_pools: Vec<AgentPoolSpec>,
 }
 
-/// Settings of a cnvrg control-plane tenant; its components come with the full
-/// catalogue.
+/// Settings of a cnvrg control-plane tenant. Every component's size falls back
+/// to the profile.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CnvrgSpec {}
+pub struct CnvrgSpec {
+    /// DNS domain of this tenant's hostnames (`app.<domain>`); default: the
+    /// cluster domain in single-namespace mode, `<tenant>.<clusterDomain>` otherwise.
+    pub cluster_domain: Option<String>,
+    /// Image of the cnvrg application (webapp, workers, migration).
+    pub app_image: Option<String>,
+    pub webapp: Option<WebappSpec>,
+    pub sidekiq: Option<SidekiqSpec>,
+    pub postgres: Option<Sizing>,
+    pub redis: Option<Sizing>,
+    pub minio: Option<Sizing>,
+    pub elasticsearch: Option<Sizing>,
+    pub kibana: Option<Sizing>,
+    pub monitoring: Option<TenantMonitoringSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WebappSpec {
+    pub replicas: Option<u32>,
+    pub resources: Option<Resources>,
+    pub hpa: Option<HpaSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HpaSpec {
+    pub enabled: Option<bool>,
+    pub max_replicas: Option<u32>,
+    /// Target average CPU utilization, percent of the request.
+    pub cpu_utilization: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SidekiqSpec {
+    /// Three worker Deployments (sidekiq, searchkiq, systemkiq) instead of one.
+    pub split: Option<bool>,
+    pub sidekiq: Option<Sizing>,
+    pub searchkiq: Option<Sizing>,
+    pub systemkiq: Option<Sizing>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantMonitoringSpec {
+    pub prometheus: Option<PrometheusSpec>,
+    pub grafana: Option<Sizing>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PrometheusSpec {
+    pub replicas: Option<u32>,
+    pub storage: Option<Quantity>,
+    pub resources: Option<Resources>,
+    pub retention: Option<String>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -262,7 +331,25 @@ impl ResourceList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProfileSpec {
     pub hostpath_provisioner: Sizing,
+    pub nfs_provisioner: Sizing,
+    pub prometheus_operator: Sizing,
+    pub prometheus: Sizing,
+    pub node_exporter: Sizing,
+    pub kube_state_metrics: Sizing,
+    pub fluentbit: Sizing,
+    pub istiod: Sizing,
+    pub istio_gateway: Sizing,
     pub postgres: Sizing,
     pub orion: Sizing,
     pub agent: Sizing,
+    pub webapp: Sizing,
+    pub sidekiq: Sizing,
+    pub searchkiq: Sizing,
+    pub systemkiq: Sizing,
+    pub redis: Sizing,
+    pub minio: Sizing,
+    pub elasticsearch: Sizing,
+    pub kibana: Sizing,
+    pub tenant_prometheus: Sizing,
+    pub grafana: Sizing,
 }

@@ -41,6 +41,48 @@ pub mod slots {
             "the provisioner runs without leader election; two would provision every volume twice",
         ),
     };
+    pub const NFS: Slot = Slot {
+        key: "nfsProvisioner",
+        of: |p| &p.nfs_provisioner,
+        single: None,
+    };
+    pub const PROMETHEUS_OPERATOR: Slot = Slot {
+        key: "prometheusOperator",
+        of: |p| &p.prometheus_operator,
+        single: Some(
+            "prometheus-operator runs without leader election; two would fight over every object",
+        ),
+    };
+    pub const PROMETHEUS: Slot = Slot {
+        key: "prometheus",
+        of: |p| &p.prometheus,
+        single: None,
+    };
+    pub const NODE_EXPORTER: Slot = Slot {
+        key: "nodeExporter",
+        of: |p| &p.node_exporter,
+        single: None,
+    };
+    pub const KUBE_STATE_METRICS: Slot = Slot {
+        key: "kubeStateMetrics",
+        of: |p| &p.kube_state_metrics,
+        single: None,
+    };
+    pub const FLUENTBIT: Slot = Slot {
+        key: "fluentbit",
+        of: |p| &p.fluentbit,
+        single: None,
+    };
+    pub const ISTIOD: Slot = Slot {
+        key: "istiod",
+        of: |p| &p.istiod,
+        single: None,
+    };
+    pub const ISTIO_GATEWAY: Slot = Slot {
+        key: "istioGateway",
+        of: |p| &p.istio_gateway,
+        single: None,
+    };
     pub const POSTGRES: Slot = Slot {
         key: "postgres",
         of: |p| &p.postgres,
@@ -57,6 +99,58 @@ pub mod slots {
         key: "agent",
         of: |p| &p.agent,
         single: None,
+    };
+    pub const WEBAPP: Slot = Slot {
+        key: "webapp",
+        of: |p| &p.webapp,
+        single: None,
+    };
+    pub const SIDEKIQ: Slot = Slot {
+        key: "sidekiq",
+        of: |p| &p.sidekiq,
+        single: None,
+    };
+    pub const SEARCHKIQ: Slot = Slot {
+        key: "searchkiq",
+        of: |p| &p.searchkiq,
+        single: None,
+    };
+    pub const SYSTEMKIQ: Slot = Slot {
+        key: "systemkiq",
+        of: |p| &p.systemkiq,
+        single: None,
+    };
+    pub const REDIS: Slot = Slot {
+        key: "redis",
+        of: |p| &p.redis,
+        single: Some("Redis replicas would be independent servers behind one Service"),
+    };
+    pub const MINIO: Slot = Slot {
+        key: "minio",
+        of: |p| &p.minio,
+        single: Some(
+            "MinIO runs single-node single-drive; more replicas would be independent stores",
+        ),
+    };
+    pub const ELASTICSEARCH: Slot = Slot {
+        key: "elasticsearch",
+        of: |p| &p.elasticsearch,
+        single: Some("Elasticsearch runs as a single-node cluster (discovery.type: single-node)"),
+    };
+    pub const KIBANA: Slot = Slot {
+        key: "kibana",
+        of: |p| &p.kibana,
+        single: None,
+    };
+    pub const TENANT_PROMETHEUS: Slot = Slot {
+        key: "tenantPrometheus",
+        of: |p| &p.tenant_prometheus,
+        single: None,
+    };
+    pub const GRAFANA: Slot = Slot {
+        key: "grafana",
+        of: |p| &p.grafana,
+        single: Some("Grafana keeps users and sessions in a per-pod SQLite database"),
     };
 }
 

@@ -13,9 +13,12 @@ use super::model::{
 };
 use super::names;
 use super::profile::{self, Profile, Slot, slots};
+use super::quantity::Quantity;
 use super::resolved::*;
 
 pub const DEFAULT_PROFILE: &str = "dev";
+/// How long a Prometheus keeps samples unless the spec says otherwise.
+const DEFAULT_RETENTION: &str = "15d";
 const MAX_TENANT_NAME: usize = 40;
 const MAX_POOL_NAME: usize = 20;
 const PULL_SECRET: &str = "cnvrg-registry";
@@ -79,7 +82,14 @@ pub fn resolve(
     let ingress = r.ingress(spec.ingress);
 
     let infra = r.infra(spec.infra, mode, &ingress, profile.as_ref());
-    let tenants = r.tenants(declared, mode, &infra.namespace, profile.as_ref());
+    let around = Around {
+        mode,
+        infra_ns: &infra.namespace,
+        domain: spec.cluster_domain.as_deref(),
+        image_hub: spec.image_hub.as_deref(),
+        monitoring: infra.monitoring.enabled,
+    };
+    let tenants = r.tenants(declared, &around, profile.as_ref());
 
     if !r.diags.is_empty() {
         return Err(r.diags);
@@ -115,6 +125,59 @@ fn image_hub(hub: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// What a tenant's defaults depend on besides the tenant itself.
+struct Around<'a> {
+    mode: Mode,
+    infra_ns: &'a str,
+    domain: Option<&'a str>,
+    image_hub: Option<&'a str>,
+    monitoring: bool,
+}
+
+/// A Prometheus duration (`15d`, `12h`, `1w`): digits and a unit, repeated.
+fn duration(text: &str) -> Result<(), String> {
+    let units = ["ms", "s", "m", "h", "d", "w", "y"];
+    let mut rest = text;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let after = &rest[digits..];
+        let Some(unit) = units
+            .iter()
+            .filter(|u| after.starts_with(**u))
+            .max_by_key(|u| u.len())
+        else {
+            parts = 0;
+            break;
+        };
+        if digits == 0 {
+            parts = 0;
+            break;
+        }
+        rest = &after[unit.len()..];
+        parts += 1;
+    }
+    if parts > 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{text}` is not a duration (expected a number and a unit: ms, s, m, h, d, w or y, as in `15d`)"
+        ))
+    }
+}
+
+/// A storage size from the profile, or `fallback` when the profile has none.
+fn storage_or(q: Option<Quantity>, fallback: &str) -> Quantity {
+    q.unwrap_or_else(|| Quantity::parse(fallback).expect("valid default"))
+}
+
+/// Whole mebibytes in `q` divided by `div`, at least `floor`.
+fn mebibytes(q: Option<&Quantity>, div: f64, floor: u64) -> u64 {
+    q.map(|q| (q.value() / div / 1048576.0) as u64)
+        .unwrap_or(floor)
+        .max(floor)
 }
 
 struct Resolver {
@@ -266,22 +329,81 @@ impl Resolver {
             Mode::SingleNamespace => "cnvrg".into(),
         });
         self.check("spec.infra.namespace", names::dns1123_label(&namespace, 63));
-        let on = |t: Option<super::model::Toggle>, default: bool| Enabled {
-            enabled: t.and_then(|t| t.enabled).unwrap_or(default),
+        let on = |t: Option<super::model::Toggle>, default: bool| {
+            t.and_then(|t| t.enabled).unwrap_or(default)
         };
         let storage = infra.storage.unwrap_or(super::model::StorageSpec {
             hostpath: None,
             nfs: None,
         });
+        let src = self.src.clone();
+        let mon = infra.monitoring.unwrap_or(super::model::MonitoringSpec {
+            enabled: None,
+            retention: None,
+            storage: None,
+        });
+        let base = "spec.infra.monitoring";
+        let retention = mon.retention.unwrap_or_else(|| DEFAULT_RETENTION.into());
+        self.check(&format!("{base}.retention"), duration(&retention));
+        let own_prometheus = Sizing {
+            replicas: None,
+            storage: mon.storage,
+            resources: None,
+        };
+        let (prometheus, prometheus_storage) = self.size(
+            &slots::PROMETHEUS,
+            &src,
+            base,
+            Some(&own_prometheus),
+            profile,
+        );
+        let monitoring = Monitoring {
+            enabled: mon.enabled.unwrap_or(true),
+            operator: self.component(&slots::PROMETHEUS_OPERATOR, base, profile),
+            prometheus: Prometheus {
+                replicas: prometheus.0,
+                resources: prometheus.1,
+                storage: storage_or(prometheus_storage, "10Gi"),
+                retention,
+            },
+            node_exporter: Sized {
+                resources: self
+                    .component(&slots::NODE_EXPORTER, base, profile)
+                    .resources,
+            },
+            kube_state_metrics: self.component(&slots::KUBE_STATE_METRICS, base, profile),
+        };
+        let istio_path = "spec.infra.istio";
         Infra {
             namespace,
-            monitoring: on(infra.monitoring, true),
-            logging: on(infra.logging, true),
-            istio: on(infra.istio, ingress.kind == IngressType::Istio),
+            monitoring,
+            logging: Logging {
+                enabled: on(infra.logging, true),
+                fluentbit: Sized {
+                    resources: self
+                        .component(&slots::FLUENTBIT, "spec.infra.logging", profile)
+                        .resources,
+                },
+            },
+            istio: Istio {
+                enabled: on(infra.istio, ingress.kind == IngressType::Istio),
+                istiod: self.component(&slots::ISTIOD, istio_path, profile),
+                gateway: self.component(&slots::ISTIO_GATEWAY, istio_path, profile),
+            },
             storage: Storage {
                 hostpath: self.hostpath(storage.hostpath, profile),
-                nfs: self.nfs(storage.nfs),
+                nfs: self.nfs(storage.nfs, profile),
             },
+        }
+    }
+
+    /// A component sized by the profile alone.
+    fn component(&mut self, slot: &Slot, path: &str, profile: Option<&Profile>) -> Component {
+        let src = self.src.clone();
+        let ((replicas, resources), _) = self.size(slot, &src, path, None, profile);
+        Component {
+            replicas,
+            resources,
         }
     }
 
@@ -336,7 +458,7 @@ impl Resolver {
         }
     }
 
-    fn nfs(&mut self, spec: Option<super::model::NfsSpec>) -> Nfs {
+    fn nfs(&mut self, spec: Option<super::model::NfsSpec>, profile: Option<&Profile>) -> Nfs {
         let base = "spec.infra.storage.nfs";
         let spec = spec.unwrap_or(super::model::NfsSpec {
             enabled: None,
@@ -345,6 +467,7 @@ impl Resolver {
             storage_class_name: None,
             default_class: None,
             reclaim_policy: None,
+            resources: None,
         });
         let enabled = spec.enabled.unwrap_or(false);
         if enabled {
@@ -365,6 +488,13 @@ impl Resolver {
             &format!("{base}.storageClassName"),
             names::dns1123_subdomain(&class),
         );
+        let own = Sizing {
+            replicas: None,
+            storage: None,
+            resources: spec.resources,
+        };
+        let src = self.src.clone();
+        let ((replicas, resources), _) = self.size(&slots::NFS, &src, base, Some(&own), profile);
         Nfs {
             enabled,
             server: spec.server,
@@ -372,6 +502,9 @@ impl Resolver {
             storage_class_name: class,
             default_class: spec.default_class.unwrap_or(false),
             reclaim_policy: spec.reclaim_policy.unwrap_or(ReclaimPolicy::Retain),
+            provisioner_name: "cnvrgctl.io/nfs".into(),
+            replicas,
+            resources,
         }
     }
 
@@ -440,10 +573,10 @@ impl Resolver {
     fn tenants(
         &mut self,
         declared: Vec<Declared>,
-        mode: Mode,
-        infra_ns: &str,
+        around: &Around,
         profile: Option<&Profile>,
     ) -> Vec<Tenant> {
+        let (mode, infra_ns) = (around.mode, around.infra_ns);
         if mode == Mode::SingleNamespace && declared.len() != 1 {
             self.diags.push(
                 self.src
@@ -516,12 +649,14 @@ impl Resolver {
                 }
             }
             let workspace = self.workspace(&d, profile);
+            let cnvrg = self.cnvrg(&d, around, profile);
             out.push(Tenant {
                 name: d.spec.name,
                 kind: d.spec.kind,
                 namespace,
                 owns_namespace: mode == Mode::MultiTenant,
                 workspace,
+                cnvrg,
                 file: d.source.path.clone(),
             });
         }
@@ -631,9 +766,7 @@ impl Resolver {
         Some(Workspace {
             postgres: Postgres {
                 replicas: pg.0,
-                storage: storage.unwrap_or_else(|| {
-                    super::quantity::Quantity::parse("10Gi").expect("valid default")
-                }),
+                storage: storage_or(storage, "10Gi"),
                 resources: pg.1,
                 database: "prefect".into(),
                 user: "prefect".into(),
@@ -643,6 +776,220 @@ impl Resolver {
                 resources: orion.1,
             },
             agent_pools: pools,
+        })
+    }
+
+    fn cnvrg(&mut self, d: &Declared, around: &Around, profile: Option<&Profile>) -> Option<Cnvrg> {
+        if d.spec.kind != TenantType::Cnvrg {
+            return None;
+        }
+        let empty = super::model::CnvrgSpec {
+            cluster_domain: None,
+            app_image: None,
+            webapp: None,
+            sidekiq: None,
+            postgres: None,
+            redis: None,
+            minio: None,
+            elasticsearch: None,
+            kibana: None,
+            monitoring: None,
+        };
+        let c = d.spec.cnvrg.as_ref().unwrap_or(&empty);
+        let base = format!("{}.cnvrg", d.path);
+        let src = d.source.clone();
+        let at = |f: &str| format!("{base}.{f}");
+
+        let domain = match (&c.cluster_domain, around.domain, around.mode) {
+            (Some(own), _, _) => {
+                self.check_in(&src, &at("clusterDomain"), names::dns1123_subdomain(own));
+                own.clone()
+            }
+            (None, Some(cluster), Mode::SingleNamespace) => cluster.to_string(),
+            (None, Some(cluster), Mode::MultiTenant) => format!("{}.{cluster}", d.spec.name),
+            (None, None, _) => {
+                self.diags.push(
+                    src.at(&d.path, "a cnvrg tenant needs a DNS domain for its hostnames")
+                        .help("set `spec.clusterDomain` in the cluster spec, or `cnvrg.clusterDomain` for this tenant"),
+                );
+                String::new()
+            }
+        };
+        let app_image = match &c.app_image {
+            Some(image) => {
+                if image.is_empty() || image.contains(char::is_whitespace) || image.contains("://")
+                {
+                    self.diags.push(src.at(
+                        &at("appImage"),
+                        format!("`{image}` is not an image reference (write it like `registry.example/cnvrg/app:v4.8.2`)"),
+                    ));
+                }
+                crate::images::rewrite(image, around.image_hub)
+            }
+            None => crate::images::resolve("cnvrg-app", around.image_hub).expect("built-in image"),
+        };
+
+        let webapp_spec = c.webapp.as_ref();
+        let own = webapp_spec.map(|w| Sizing {
+            replicas: w.replicas,
+            storage: None,
+            resources: w.resources.clone(),
+        });
+        let ((replicas, resources), _) =
+            self.size(&slots::WEBAPP, &src, &at("webapp"), own.as_ref(), profile);
+        let hpa = webapp_spec.and_then(|w| w.hpa.as_ref());
+        let max_replicas = hpa
+            .and_then(|h| h.max_replicas)
+            .unwrap_or(replicas.max(1) * 3);
+        if max_replicas < replicas {
+            self.diags.push(src.at(
+                &at("webapp.hpa.maxReplicas"),
+                format!("maxReplicas {max_replicas} is less than the webapp's {replicas} replicas"),
+            ));
+        }
+        let cpu_utilization = hpa.and_then(|h| h.cpu_utilization).unwrap_or(80);
+        if !(1..=100).contains(&cpu_utilization) {
+            self.diags.push(src.at(
+                &at("webapp.hpa.cpuUtilization"),
+                format!("{cpu_utilization} is not a percentage between 1 and 100"),
+            ));
+        }
+        let webapp = Webapp {
+            replicas,
+            resources,
+            hpa: Hpa {
+                enabled: hpa.and_then(|h| h.enabled).unwrap_or(false),
+                max_replicas,
+                cpu_utilization,
+            },
+        };
+
+        let sk = c.sidekiq.as_ref();
+        let mut worker = |slot: &Slot, name: &str, own: Option<&Sizing>| {
+            let ((replicas, resources), _) =
+                self.size(slot, &src, &at(&format!("sidekiq.{name}")), own, profile);
+            Component {
+                replicas,
+                resources,
+            }
+        };
+        let sidekiq = Sidekiq {
+            split: sk.and_then(|s| s.split).unwrap_or(true),
+            sidekiq: worker(
+                &slots::SIDEKIQ,
+                "sidekiq",
+                sk.and_then(|s| s.sidekiq.as_ref()),
+            ),
+            searchkiq: worker(
+                &slots::SEARCHKIQ,
+                "searchkiq",
+                sk.and_then(|s| s.searchkiq.as_ref()),
+            ),
+            systemkiq: worker(
+                &slots::SYSTEMKIQ,
+                "systemkiq",
+                sk.and_then(|s| s.systemkiq.as_ref()),
+            ),
+        };
+
+        let mut stateful = |slot: &Slot, name: &str, own: Option<&Sizing>, fallback: &str| {
+            let ((replicas, resources), storage) = self.size(slot, &src, &at(name), own, profile);
+            Stateful {
+                replicas,
+                storage: storage_or(storage, fallback),
+                resources,
+            }
+        };
+        let pg = stateful(&slots::POSTGRES, "postgres", c.postgres.as_ref(), "10Gi");
+        let redis = stateful(&slots::REDIS, "redis", c.redis.as_ref(), "2Gi");
+        let minio = stateful(&slots::MINIO, "minio", c.minio.as_ref(), "20Gi");
+        let es = stateful(
+            &slots::ELASTICSEARCH,
+            "elasticsearch",
+            c.elasticsearch.as_ref(),
+            "10Gi",
+        );
+        let shm = mebibytes(pg.resources.limits.memory.as_ref(), 4.0, 64);
+        let heap = mebibytes(es.resources.requests.memory.as_ref(), 2.0, 256);
+
+        let ((kibana_replicas, kibana_resources), _) = self.size(
+            &slots::KIBANA,
+            &src,
+            &at("kibana"),
+            c.kibana.as_ref(),
+            profile,
+        );
+
+        let mon = c.monitoring.as_ref();
+        let prom = mon.and_then(|m| m.prometheus.as_ref());
+        let prom_path = at("monitoring.prometheus");
+        let retention = prom
+            .and_then(|p| p.retention.clone())
+            .unwrap_or_else(|| DEFAULT_RETENTION.into());
+        self.check_in(
+            &src,
+            &format!("{prom_path}.retention"),
+            duration(&retention),
+        );
+        let own_prom = prom.map(|p| Sizing {
+            replicas: p.replicas,
+            storage: p.storage.clone(),
+            resources: p.resources.clone(),
+        });
+        let ((prom_replicas, prom_resources), prom_storage) = self.size(
+            &slots::TENANT_PROMETHEUS,
+            &src,
+            &prom_path,
+            own_prom.as_ref(),
+            profile,
+        );
+        let ((grafana_replicas, grafana_resources), _) = self.size(
+            &slots::GRAFANA,
+            &src,
+            &at("monitoring.grafana"),
+            mon.and_then(|m| m.grafana.as_ref()),
+            profile,
+        );
+
+        Some(Cnvrg {
+            domain,
+            app_image,
+            webapp,
+            sidekiq,
+            postgres: CnvrgPostgres {
+                replicas: pg.replicas,
+                storage: pg.storage,
+                resources: pg.resources,
+                database: "cnvrg_production".into(),
+                user: "cnvrg".into(),
+                shared_memory: format!("{shm}Mi"),
+            },
+            redis,
+            minio,
+            elasticsearch: Elasticsearch {
+                replicas: es.replicas,
+                storage: es.storage,
+                resources: es.resources,
+                heap: format!("{heap}m"),
+            },
+            kibana: Component {
+                replicas: kibana_replicas,
+                resources: kibana_resources,
+            },
+            monitoring: TenantMonitoring {
+                enabled: around.monitoring,
+                prometheus: TenantPrometheus {
+                    enabled: around.monitoring && around.mode == Mode::MultiTenant,
+                    replicas: prom_replicas,
+                    resources: prom_resources,
+                    storage: storage_or(prom_storage, "5Gi"),
+                    retention,
+                },
+                grafana: Component {
+                    replicas: grafana_replicas,
+                    resources: grafana_resources,
+                },
+            },
         })
     }
 }

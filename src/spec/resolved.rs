@@ -118,10 +118,51 @@ pub struct Https {
 #[serde(rename_all = "camelCase")]
 pub struct Infra {
     pub namespace: String,
-    pub monitoring: Enabled,
-    pub logging: Enabled,
-    pub istio: Enabled,
+    pub monitoring: Monitoring,
+    pub logging: Logging,
+    pub istio: Istio,
     pub storage: Storage,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Monitoring {
+    pub enabled: bool,
+    pub operator: Component,
+    pub prometheus: Prometheus,
+    pub node_exporter: Sized,
+    pub kube_state_metrics: Component,
+}
+
+/// A Prometheus server: the cluster one in infra, or a tenant's.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prometheus {
+    pub replicas: u32,
+    pub resources: Resources,
+    pub storage: Quantity,
+    pub retention: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Logging {
+    pub enabled: bool,
+    pub fluentbit: Sized,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Istio {
+    pub enabled: bool,
+    pub istiod: Component,
+    pub gateway: Component,
+}
+
+/// Resources of a component that runs one pod per node (a DaemonSet).
+#[derive(Debug, Serialize)]
+pub struct Sized {
+    pub resources: Resources,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,6 +199,9 @@ pub struct Nfs {
     pub storage_class_name: String,
     pub default_class: bool,
     pub reclaim_policy: ReclaimPolicy,
+    pub provisioner_name: String,
+    pub replicas: u32,
+    pub resources: Resources,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +214,7 @@ pub struct Tenant {
     /// False in single-namespace mode, where the infra scope owns the namespace.
     pub owns_namespace: bool,
     pub workspace: Option<Workspace>,
+    pub cnvrg: Option<Cnvrg>,
     /// The file the tenant was declared in.
     #[serde(skip)]
     pub file: std::path::PathBuf,
@@ -206,4 +251,99 @@ pub struct AgentPool {
     pub name: String,
     pub replicas: u32,
     pub resources: Resources,
+}
+
+/// A cnvrg control plane: every component sized, names derived.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cnvrg {
+    /// Hostnames are `<service>.<domain>`.
+    pub domain: String,
+    /// The application image, already rewritten under `imageHub`.
+    pub app_image: String,
+    pub webapp: Webapp,
+    pub sidekiq: Sidekiq,
+    pub postgres: CnvrgPostgres,
+    pub redis: Stateful,
+    pub minio: Stateful,
+    pub elasticsearch: Elasticsearch,
+    pub kibana: Component,
+    pub monitoring: TenantMonitoring,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webapp {
+    pub replicas: u32,
+    pub resources: Resources,
+    pub hpa: Hpa,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hpa {
+    pub enabled: bool,
+    pub max_replicas: u32,
+    pub cpu_utilization: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidekiq {
+    pub split: bool,
+    pub sidekiq: Component,
+    pub searchkiq: Component,
+    pub systemkiq: Component,
+}
+
+/// A single-replica component with a volume.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stateful {
+    pub replicas: u32,
+    pub storage: Quantity,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CnvrgPostgres {
+    pub replicas: u32,
+    pub storage: Quantity,
+    pub resources: Resources,
+    pub database: String,
+    pub user: String,
+    /// Size of the `/dev/shm` memory volume: a quarter of the memory limit.
+    pub shared_memory: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Elasticsearch {
+    pub replicas: u32,
+    pub storage: Quantity,
+    pub resources: Resources,
+    /// JVM heap (`-Xms`/`-Xmx`): half the memory request, as `1024m`.
+    pub heap: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantMonitoring {
+    /// Follows the infra monitoring stack: the tenant's monitoring needs its CRDs.
+    pub enabled: bool,
+    pub prometheus: TenantPrometheus,
+    pub grafana: Component,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantPrometheus {
+    /// Monitoring on and multi-tenant mode; in single-namespace mode the infra
+    /// Prometheus serves the tenant.
+    pub enabled: bool,
+    pub replicas: u32,
+    pub resources: Resources,
+    pub storage: Quantity,
+    pub retention: String,
 }
