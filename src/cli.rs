@@ -76,6 +76,10 @@ pub struct RenderArgs {
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
     /// Print the effective spec (profile and defaults merged) instead of manifests.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plan")]
     pub show_spec: bool,
+    /// Print the order of apply as a tree (stages, then workloads by
+    /// dependency) instead of manifests.
+    #[arg(long)]
+    pub plan: bool,
 }

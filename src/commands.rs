@@ -29,6 +29,7 @@ fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), 
     };
     let manifests = crate::render::render(&spec, &templates, &SecretInputs::default())?;
     crate::validate::validate(&manifests)?;
+    crate::plan::build(&manifests)?;
     Ok((spec, manifests))
 }
 
@@ -44,8 +45,16 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         return Ok(printer.out(&text)?);
     }
     let (spec, mut manifests) = prepare(printer, &args.spec)?;
-    if let Some(wanted) = &args.scope {
-        let scope = parse_scope(wanted, &spec)?;
+    let scope = match &args.scope {
+        Some(wanted) => Some(parse_scope(wanted, &spec)?),
+        None => None,
+    };
+    if args.plan {
+        let plan = crate::plan::build(&manifests)?;
+        let tree = crate::plan::print(&manifests, &plan, scope.as_ref());
+        return Ok(printer.out(&tree)?);
+    }
+    if let Some(scope) = scope {
         manifests.retain(|m| m.origin.scope == scope);
     }
     if let Some(dir) = &args.out {

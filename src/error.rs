@@ -2,6 +2,7 @@
 //! README's table).
 
 use crate::output::WriteError;
+use crate::plan::PlanError;
 use crate::render::RenderError;
 use crate::spec::SpecError;
 use crate::validate::ValidateError;
@@ -22,6 +23,9 @@ pub enum Error {
     /// Rendered objects do not match the Kubernetes schemas.
     #[error(transparent)]
     Validate(#[from] ValidateError),
+    /// The objects' dependencies are broken (a cycle, an unknown component).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     /// A flag's value is wrong.
     #[error("{0}")]
     Usage(String),
@@ -36,9 +40,11 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Spec(_) | Error::Render(_) | Error::Validate(_) | Error::Usage(_) => {
-                EXIT_INVALID
-            }
+            Error::Spec(_)
+            | Error::Render(_)
+            | Error::Validate(_)
+            | Error::Plan(_)
+            | Error::Usage(_) => EXIT_INVALID,
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
         }
     }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod images;
 pub mod manifest;
 pub mod output;
+pub mod plan;
 pub mod render;
 pub mod spec;
 pub mod ui;

@@ -16,6 +16,9 @@ pub mod keys {
     pub const SCOPE: &str = "cnvrgctl.io/scope";
     /// Comma-separated Secret keys whose values are generated once on apply.
     pub const GENERATED_KEYS: &str = "cnvrgctl.io/generated-keys";
+    /// Comma-separated components (`postgres`, `infra/prometheus-operator`) an
+    /// object waits for; read by the planner.
+    pub const DEPENDS_ON: &str = "cnvrgctl.io/depends-on";
 }
 
 /// The value `managed-by` carries.

@@ -16,7 +16,7 @@ mod quantity;
 mod resolve;
 mod resolved;
 
-pub use error::{Diagnostic, Source, SpecError};
+pub use error::{Diagnostic, Source, SpecError, did_you_mean};
 pub use model::{IngressType, Mode, ReclaimPolicy, ResourceList, Resources, TenantType};
 pub use names::{dns1123_label, dns1123_subdomain};
 pub use quantity::Quantity;

@@ -3,7 +3,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod catalogue;
 mod cli;
 mod e2e;
+mod plan;
 mod render;
 mod spec_errors;

@@ -13,13 +13,15 @@ fn error_of(cluster: &str, tenants: &[(&str, &str)]) -> String {
     }
 }
 
+/// A cluster spec with `body` under `spec:`, and a cluster domain after it (so
+/// cnvrg tenants have one and line numbers stay those of `body`).
 fn spec(body: &str) -> String {
-    format!("{HEADER}spec:\n{body}")
+    format!("{HEADER}spec:\n{body}  clusterDomain: ml.example\n")
 }
 
 #[test]
 fn yaml_syntax_error() {
-    let text = spec("  profile: dev\n  tenants: [\n    {name: a, type: cnvrg\n");
+    let text = format!("{HEADER}spec:\n  profile: dev\n  tenants: [\n    {{name: a, type: cnvrg\n");
     insta::assert_snapshot!(error_of(&text, &[]));
 }
 
@@ -99,7 +101,7 @@ fn pool_name_too_long() {
 fn duplicate_tenants_across_files() {
     let tenant = "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: research\nspec:\n  type: cnvrg\n";
     insta::assert_snapshot!(error_of(
-        &workspace_cluster(""),
+        &workspace_cluster("  clusterDomain: ml.example\n"),
         &[("research.yaml", tenant)]
     ));
 }
@@ -183,7 +185,10 @@ fn empty_file() {
 #[test]
 fn tenant_file_named_after_another_tenant() {
     let tenant = "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: vision\nspec:\n  type: cnvrg\n";
-    insta::assert_snapshot!(error_of(&workspace_cluster(""), &[("other.yaml", tenant)]));
+    insta::assert_snapshot!(error_of(
+        &workspace_cluster("  clusterDomain: ml.example\n"),
+        &[("other.yaml", tenant)]
+    ));
 }
 
 #[test]

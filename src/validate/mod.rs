@@ -1,8 +1,13 @@
 //! Checks rendered objects before they go anywhere: every built-in kind must
 //! deserialize into its k8s-openapi type (Kubernetes v1.33 schemas) with no
 //! unknown field, sit in a namespace exactly when its kind is namespaced, and
-//! carry valid names and labels; generated Secret keys must be declared. A typo
-//! in a template fails here, not on a cluster. Pure; no I/O.
+//! carry valid names and labels; generated Secret keys must be declared; custom
+//! resources must fit the schema of their CRD ([`schema`]). A typo in a
+//! template fails here, not on a cluster. Pure; no I/O.
+
+mod schema;
+
+pub use schema::PREREQUISITES;
 
 use std::any::TypeId;
 use std::fmt;
@@ -20,6 +25,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::manifest::{Manifest, keys};
+
+/// Formats of generated Secret values (`KEY:FORMAT` in the
+/// `cnvrgctl.io/generated-keys` annotation; `alnum32` when none is given):
+/// 32 letters and digits, 32 hex digits, or 16 random bytes in base64.
+pub const GENERATED_FORMATS: &[&str] = &["alnum32", "hex32", "base64-16"];
 use crate::render::GENERATED;
 use crate::spec::{dns1123_label, dns1123_subdomain};
 
@@ -133,10 +143,11 @@ fn is_built_in_group(group: &str) -> bool {
 
 /// Checks every object; returns all problems at once.
 pub fn validate(manifests: &[Manifest]) -> Result<(), ValidateError> {
+    let crds = schema::Crds::of(manifests);
     let problems: Vec<Problem> = manifests
         .iter()
         .flat_map(|m| {
-            check(m).into_iter().map(|message| Problem {
+            check(m, &crds).into_iter().map(|message| Problem {
                 object: m.id(),
                 template: m.origin.template.clone(),
                 scope: m.origin.scope.to_string(),
@@ -151,7 +162,7 @@ pub fn validate(manifests: &[Manifest]) -> Result<(), ValidateError> {
     }
 }
 
-fn check(m: &Manifest) -> Vec<String> {
+fn check(m: &Manifest, crds: &schema::Crds) -> Vec<String> {
     let mut out = Vec::new();
     let known = KINDS
         .iter()
@@ -175,8 +186,7 @@ fn check(m: &Manifest) -> Vec<String> {
             m.api_version(),
             m.kind()
         )),
-        // Custom resources are checked against their CRDs, not here.
-        None => {}
+        None => out.extend(crds.check(m)),
     }
     let name_rule = match m.kind() {
         "Namespace" | "Service" => dns1123_label(m.name(), 63),
@@ -215,9 +225,10 @@ fn label_value(v: &Value) -> Result<(), String> {
     }
 }
 
-/// Generated keys and their placeholders must match one for one.
+/// Generated keys and their placeholders must match one for one, and every
+/// format named must be one the apply path knows ([`GENERATED_FORMATS`]).
 fn check_generated(secret: &Value) -> Vec<String> {
-    let declared: Vec<&str> = secret
+    let entries: Vec<&str> = secret
         .pointer(&format!(
             "/metadata/annotations/{}",
             keys::GENERATED_KEYS.replace('/', "~1")
@@ -232,6 +243,18 @@ fn check_generated(secret: &Value) -> Vec<String> {
         .unwrap_or_default();
     let data = secret.get("stringData").and_then(Value::as_object);
     let mut out = Vec::new();
+    let mut declared = Vec::new();
+    for entry in entries {
+        let (key, format) = entry.split_once(':').unwrap_or((entry, "alnum32"));
+        if !GENERATED_FORMATS.contains(&format) {
+            out.push(format!(
+                "`{}` asks for format `{format}` for `{key}`; known formats: {}",
+                keys::GENERATED_KEYS,
+                GENERATED_FORMATS.join(", ")
+            ));
+        }
+        declared.push(key);
+    }
     if let Some(data) = data {
         for (key, value) in data {
             if value.as_str() == Some(GENERATED) && !declared.contains(&key.as_str()) {

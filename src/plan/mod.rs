@@ -1,0 +1,333 @@
+//! The plan stage: rendered objects → the dependency graph the executor walks
+//! (DESIGN §5). An object may start only when everything it waits for is
+//! applied and ready. The graph comes from two tables and one annotation:
+//! the stage of each kind ([`stage_of`]), the order of the setup kinds inside a
+//! scope ([`SETUP_ORDER`]), and the components a workload names in
+//! `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
+//! it for `render --plan`.
+
+mod tree;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::manifest::{Manifest, Scope, keys};
+
+pub use tree::print;
+
+/// Where a kind sits in the order of DESIGN §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Cluster prerequisites (StorageClass, PriorityClass, IngressClass):
+    /// everything else waits for them.
+    Prerequisites,
+    /// CustomResourceDefinitions: their custom resources wait for them.
+    Crds,
+    /// Namespaces: everything in them waits for them.
+    Namespaces,
+    /// Policies, accounts, config, volumes, RBAC and Services, in
+    /// [`SETUP_ORDER`] inside a scope; quick to become ready.
+    Setup,
+    /// Workloads, Ingresses and custom resources: they wait for their scope's
+    /// setup and for the components they name, and otherwise run in parallel.
+    Workloads,
+    /// Webhooks and API services: last in their scope, after every workload,
+    /// so they never point at a backend that is not up.
+    Webhooks,
+}
+
+impl Stage {
+    pub fn title(self) -> &'static str {
+        match self {
+            Stage::Prerequisites => "cluster prerequisites",
+            Stage::Crds => "CRDs",
+            Stage::Namespaces => "namespaces",
+            Stage::Setup => "setup (policies, accounts, config, volumes, RBAC, services)",
+            Stage::Workloads => "workloads, by dependency",
+            Stage::Webhooks => "webhooks and API services",
+        }
+    }
+}
+
+/// The setup kinds, in groups: a group starts when the one before it (in the
+/// same scope) is ready.
+pub const SETUP_ORDER: &[&[&str]] = &[
+    &[
+        "NetworkPolicy",
+        "ResourceQuota",
+        "LimitRange",
+        "PodDisruptionBudget",
+        "ServiceAccount",
+        "Secret",
+        "ConfigMap",
+    ],
+    &["PersistentVolume", "PersistentVolumeClaim"],
+    &["ClusterRole", "Role"],
+    &["ClusterRoleBinding", "RoleBinding"],
+    &["Service"],
+];
+
+/// The stage of a kind.
+pub fn stage_of(kind: &str) -> Stage {
+    match kind {
+        "PriorityClass" | "StorageClass" | "IngressClass" => Stage::Prerequisites,
+        "CustomResourceDefinition" => Stage::Crds,
+        "Namespace" => Stage::Namespaces,
+        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" | "APIService" => {
+            Stage::Webhooks
+        }
+        _ if setup_group(kind).is_some() => Stage::Setup,
+        _ => Stage::Workloads,
+    }
+}
+
+fn setup_group(kind: &str) -> Option<usize> {
+    SETUP_ORDER.iter().position(|g| g.contains(&kind))
+}
+
+/// One object of the plan: the index of its manifest and what it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub stage: Stage,
+    /// Indices (into the manifests and `Plan::steps`) of the objects this one
+    /// waits for, sorted, direct edges only.
+    pub after: Vec<usize>,
+    /// The components named in `cnvrgctl.io/depends-on`, as written.
+    pub depends_on: Vec<Dependency>,
+}
+
+/// A component named in `cnvrgctl.io/depends-on`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Dependency {
+    pub scope: Scope,
+    pub component: String,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scope {
+            Scope::Infra => write!(f, "infra/{}", self.component),
+            Scope::Tenant(_) => f.write_str(&self.component),
+        }
+    }
+}
+
+/// The dependency graph, one step per manifest, in manifest order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// `cnvrgctl.io/depends-on` names a component that renders nothing there.
+    #[error(
+        "{object} (template {template}) depends on `{dependency}`, but no object of that component is rendered{hint}"
+    )]
+    UnknownDependency {
+        object: String,
+        template: String,
+        dependency: String,
+        hint: String,
+    },
+    /// The objects wait for each other in a circle.
+    #[error("dependency cycle (each object waits for the next): {}", .0.join(" → "))]
+    Cycle(Vec<String>),
+}
+
+/// Builds the plan of `manifests` (in render order).
+pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
+    let mut steps: Vec<Step> = manifests
+        .iter()
+        .map(|m| Step {
+            stage: stage_of(m.kind()),
+            after: Vec::new(),
+            depends_on: Vec::new(),
+        })
+        .collect();
+
+    let prerequisites: Vec<usize> = indices(&steps, |s| s.stage == Stage::Prerequisites);
+    let mut namespaces: HashMap<&str, usize> = HashMap::new();
+    let mut crds: HashMap<(String, String), usize> = HashMap::new();
+    let mut components: HashMap<(&Scope, &str), Vec<usize>> = HashMap::new();
+    for (i, m) in manifests.iter().enumerate() {
+        match m.kind() {
+            "Namespace" => {
+                namespaces.insert(m.name(), i);
+            }
+            "CustomResourceDefinition" => {
+                let group = m.object["spec"]["group"].as_str().unwrap_or_default();
+                let kind = m.object["spec"]["names"]["kind"]
+                    .as_str()
+                    .unwrap_or_default();
+                crds.insert((group.to_string(), kind.to_string()), i);
+            }
+            _ => {}
+        }
+        components
+            .entry((&m.origin.scope, m.origin.component.as_str()))
+            .or_default()
+            .push(i);
+    }
+
+    // Setup groups and workloads per scope, for the barrier edges.
+    let mut setup: HashMap<&Scope, Vec<Vec<usize>>> = HashMap::new();
+    let mut workloads: HashMap<&Scope, Vec<usize>> = HashMap::new();
+    for (i, m) in manifests.iter().enumerate() {
+        match steps[i].stage {
+            Stage::Setup => {
+                let groups = setup
+                    .entry(&m.origin.scope)
+                    .or_insert_with(|| vec![Vec::new(); SETUP_ORDER.len()]);
+                groups[setup_group(m.kind()).expect("setup kind")].push(i);
+            }
+            Stage::Workloads => workloads.entry(&m.origin.scope).or_default().push(i),
+            _ => {}
+        }
+    }
+
+    for (i, m) in manifests.iter().enumerate() {
+        let stage = steps[i].stage;
+        let mut after = Vec::new();
+        if stage != Stage::Prerequisites {
+            after.extend(&prerequisites);
+        }
+        if let Some(ns) = m.namespace()
+            && let Some(&n) = namespaces.get(ns)
+        {
+            after.push(n);
+        }
+        if let Some(&crd) = crds.get(&(m.group().to_string(), m.kind().to_string())) {
+            after.push(crd);
+        }
+        let scope = &m.origin.scope;
+        let groups = setup.get(scope);
+        let last_setup_before = |limit: usize| -> Vec<usize> {
+            groups
+                .and_then(|g| g[..limit].iter().rev().find(|g| !g.is_empty()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        match stage {
+            Stage::Setup => after.extend(last_setup_before(
+                setup_group(m.kind()).expect("setup kind"),
+            )),
+            Stage::Workloads => after.extend(last_setup_before(SETUP_ORDER.len())),
+            Stage::Webhooks => {
+                after.extend(last_setup_before(SETUP_ORDER.len()));
+                after.extend(workloads.get(scope).into_iter().flatten());
+            }
+            _ => {}
+        }
+        for dep in depends_on(m) {
+            let target = match &dep.scope {
+                Scope::Infra => &Scope::Infra,
+                _ => scope,
+            };
+            let Some(objects) = components.get(&(target, dep.component.as_str())) else {
+                return Err(PlanError::UnknownDependency {
+                    object: m.id(),
+                    template: m.origin.template.clone(),
+                    dependency: dep.to_string(),
+                    hint: suggest(&components, target, &dep.component),
+                });
+            };
+            after.extend(objects.iter().filter(|&&o| o != i));
+            steps[i].depends_on.push(Dependency {
+                scope: target.clone(),
+                component: dep.component,
+            });
+        }
+        after.sort_unstable();
+        after.dedup();
+        after.retain(|&a| a != i);
+        steps[i].after = after;
+    }
+    let plan = Plan { steps };
+    if let Some(cycle) = find_cycle(&plan) {
+        return Err(PlanError::Cycle(
+            cycle.into_iter().map(|i| manifests[i].id()).collect(),
+        ));
+    }
+    Ok(plan)
+}
+
+fn indices(steps: &[Step], keep: impl Fn(&Step) -> bool) -> Vec<usize> {
+    (0..steps.len()).filter(|&i| keep(&steps[i])).collect()
+}
+
+/// The components an object names in `cnvrgctl.io/depends-on`.
+fn depends_on(m: &Manifest) -> Vec<Dependency> {
+    let Some(text) = m.object["metadata"]["annotations"][keys::DEPENDS_ON].as_str() else {
+        return Vec::new();
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.split_once('/') {
+            Some(("infra", c)) => Dependency {
+                scope: Scope::Infra,
+                component: c.to_string(),
+            },
+            _ => Dependency {
+                scope: m.origin.scope.clone(),
+                component: s.to_string(),
+            },
+        })
+        .collect()
+}
+
+fn suggest(components: &HashMap<(&Scope, &str), Vec<usize>>, scope: &Scope, name: &str) -> String {
+    let mut names: Vec<&str> = components
+        .keys()
+        .filter(|(s, _)| *s == scope)
+        .map(|(_, c)| *c)
+        .collect();
+    names.sort_unstable();
+    match crate::spec::did_you_mean(name, &names) {
+        Some(best) => format!(" (did you mean `{best}`?)"),
+        None => format!(" (components of scope {scope}: {})", names.join(", ")),
+    }
+}
+
+/// A cycle in the graph, as a path that returns to its start, if there is one.
+fn find_cycle(plan: &Plan) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let n = plan.steps.len();
+    let mut mark = vec![Mark::New; n];
+    for start in 0..n {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        // Iterative DFS: (node, next edge to follow).
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = Mark::Open;
+        while let Some(&mut (node, ref mut edge)) = stack.last_mut() {
+            if let Some(&next) = plan.steps[node].after.get(*edge) {
+                *edge += 1;
+                match mark[next] {
+                    Mark::New => {
+                        mark[next] = Mark::Open;
+                        stack.push((next, 0));
+                    }
+                    Mark::Open => {
+                        let from = stack.iter().position(|(s, _)| *s == next).expect("open");
+                        let mut path: Vec<usize> = stack[from..].iter().map(|(s, _)| *s).collect();
+                        path.push(next);
+                        return Some(path);
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[node] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+    None
+}
