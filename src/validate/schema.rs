@@ -177,11 +177,9 @@ fn check_value(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>)
                 }
             }
         }
-        Value::Array(items) => {
-            if schema["items"].is_object() {
-                for (i, item) in items.iter().enumerate() {
-                    check_value(&schema["items"], item, &format!("{path}[{i}]"), out);
-                }
+        Value::Array(items) if schema["items"].is_object() => {
+            for (i, item) in items.iter().enumerate() {
+                check_value(&schema["items"], item, &format!("{path}[{i}]"), out);
             }
         }
         _ => {}
