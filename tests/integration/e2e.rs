@@ -1,7 +1,10 @@
 //! Against a real cluster (kind, k3d, any): runs only when
 //! `CNVRGCTL_E2E_KUBECONFIG` names a kubeconfig, and prints why it is skipped
 //! otherwise. Every example's rendered objects must be accepted by the API
-//! server under strict field validation (server-side dry run, nothing persisted).
+//! server under strict field validation: Namespaces and CRDs are applied for
+//! real (CRDs waited on until Established, so their custom resources can be
+//! checked against the rendered schemas), everything else as a server-side dry
+//! run. Only the Namespaces and CRDs this test created are deleted afterwards.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -27,16 +30,28 @@ fn e2e_examples_pass_server_side_strict_validation() {
     };
     for name in EXAMPLES {
         let (_, manifests) = render_example(name);
-        // Namespaces first, for real, so namespaced objects can be dry-run into them.
-        let (namespaces, rest): (Vec<_>, Vec<_>) =
-            manifests.into_iter().partition(|m| m.kind() == "Namespace");
-        // Only namespaces this test creates are deleted afterwards.
-        let created: Vec<String> = namespaces
+        // Namespaces and CRDs first, for real, so namespaced objects and custom
+        // resources can be dry-run.
+        let (namespaces, rest): (Vec<_>, Vec<_>) = manifests
+            .into_iter()
+            .partition(|m| matches!(m.kind(), "Namespace" | "CustomResourceDefinition"));
+        // Only what this test creates is deleted afterwards.
+        let created: Vec<(String, String)> = namespaces
             .iter()
-            .filter(|m| !kubectl(&kubeconfig, &["get", "namespace", m.name()]))
-            .map(|m| m.name().to_string())
+            .filter(|m| !kubectl(&kubeconfig, &["get", m.kind(), m.name()]))
+            .map(|m| (m.kind().to_string(), m.name().to_string()))
+            .collect();
+        let crds: Vec<String> = namespaces
+            .iter()
+            .filter(|m| m.kind() == "CustomResourceDefinition")
+            .map(|m| format!("crd/{}", m.name()))
             .collect();
         for (objects, dry_run) in [(namespaces, false), (rest, true)] {
+            if dry_run && !crds.is_empty() {
+                let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+                wait.extend(crds.iter().map(String::as_str));
+                assert!(kubectl(&kubeconfig, &wait), "{name}: CRDs not established");
+            }
             let mut args = vec![
                 "--kubeconfig".to_string(),
                 kubeconfig.clone(),
@@ -71,8 +86,8 @@ fn e2e_examples_pass_server_side_strict_validation() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        for ns in created {
-            kubectl(&kubeconfig, &["delete", "namespace", &ns, "--wait=false"]);
+        for (kind, name) in created {
+            kubectl(&kubeconfig, &["delete", &kind, &name, "--wait=false"]);
         }
     }
 }
