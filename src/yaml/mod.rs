@@ -6,6 +6,8 @@
 //! parsing can still point at the place in the file a value came from. It does no
 //! validation of its own and never touches the file system.
 
+mod emit;
+
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, SpannedEventReceiver};
@@ -190,9 +192,13 @@ impl<'input> SpannedEventReceiver<'input> for JsonBuilder {
     }
 }
 
-/// Serializes a value as one YAML document (no leading `---`).
+/// Serializes a value as one YAML document (no leading `---`), laid out as
+/// serde_yaml lays it out but with every string that a YAML 1.1 reader
+/// (kubectl, kustomize) or a YAML 1.2 one could take for anything else quoted.
+/// See [`emit`].
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_yaml::to_string(value).expect("plain data always serializes to YAML")
+    let value = serde_json::to_value(value).expect("plain data always converts to JSON");
+    emit::document(&value)
 }
 
 /// The parser's message without its ` at line L column C` suffix and without
