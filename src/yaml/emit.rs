@@ -3,8 +3,10 @@
 //! The layout is the one serde_yaml 0.9 (libyaml) produces, reproduced step for
 //! step from libyaml's emitter: two-space indentation, sequences in a mapping not
 //! indented, `- key: v` for mappings in a sequence, `{}` and `[]` for empty
-//! collections, strings with line breaks as literal block scalars, `? key` for
-//! keys longer than 128 bytes.
+//! collections, strings with line breaks as literal block scalars (`|`, `|-`,
+//! `|+`, `|2` when the first line starts with a space or is empty; double-quoted
+//! when a block scalar could not give the string back exactly), `? key` for keys
+//! longer than 128 bytes or with line breaks.
 //!
 //! What differs is when a string is written plain. serde_yaml only quotes what
 //! its own YAML 1.2 reader would take for a bool, number or null, so `yes`, `on`,
@@ -279,7 +281,8 @@ fn style(s: &str, ctx: Context) -> Style {
             && s.chars().all(|c| is_printable(c) && !matches!(c, '\u{2028}' | '\u{2029}'))
             && !s.ends_with(' ')
             && !s.contains(" \n")
-            // At the root, libyaml's `|2` indents by one space too many.
+            // At the root, YAML 1.2 reads `|2` content from column 1 where
+            // libyaml writes it at column 2: quote instead.
             && !(ctx == Context::Root && s.starts_with([' ', '\n']));
         return if literal {
             Style::Literal
@@ -708,6 +711,7 @@ mod tests {
                 "on": true,
                 "ratio": 0.25,
                 "big": 18446744073709551615u64,
+                "huge": 1e20,
                 "negative": -7,
             },
         });
@@ -741,6 +745,7 @@ spec:
   'on': true
   ratio: 0.25
   big: 18446744073709551615
+  huge: 1e+20
   negative: -7
 ";
         assert_eq!(document(&value), want);
@@ -817,14 +822,11 @@ list:
         round_trips(&value);
     }
 
-    /// Same output as serde_yaml wherever it already quoted what needs quoting.
-    #[test]
-    fn layout_is_serde_yaml_s() {
-        let long = "k".repeat(129);
-        let strings: Vec<&str> = PLAIN
-            .iter()
-            .copied()
-            .chain([
+    /// Strings this module writes exactly as serde_yaml does.
+    fn written_as_serde_yaml_does() -> Vec<String> {
+        let mut strings: Vec<String> = PLAIN.iter().map(|s| s.to_string()).collect();
+        strings.extend(
+            [
                 "a\nb",
                 "a\nb\n",
                 "a\nb\n\n",
@@ -859,17 +861,81 @@ list:
                 "\\",
                 "x ",
                 " x",
-                long.as_str(),
-            ])
-            .collect();
-        for s in strings {
-            for value in placements(s) {
+            ]
+            .map(String::from),
+        );
+        strings.push("k".repeat(129));
+        strings.push("k\n".repeat(70));
+        strings
+    }
+
+    /// Same output as serde_yaml wherever it already quoted what needs quoting.
+    #[test]
+    fn layout_is_serde_yaml_s() {
+        for s in written_as_serde_yaml_does() {
+            for value in placements(&s) {
                 if value.is_string() && s.contains('\n') && s.starts_with([' ', '\n']) {
                     continue; // double-quoted at the root on purpose
                 }
                 let theirs = serde_yaml::to_string(&value).unwrap();
                 assert_eq!(document(&value), theirs, "{value}");
             }
+        }
+    }
+
+    /// A small xorshift generator, so that failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % bound as u64) as usize
+        }
+
+        fn value(&mut self, strings: &[String], depth: usize) -> Value {
+            let pick = |rng: &mut Rng| strings[rng.below(strings.len())].clone();
+            match self.below(if depth == 0 { 4 } else { 7 }) {
+                0 => Value::String(pick(self)),
+                1 => [
+                    json!(null),
+                    json!(true),
+                    json!(-3),
+                    json!(0.5),
+                    json!(-2.5e-9),
+                    json!(u64::MAX),
+                ][self.below(6)]
+                .clone(),
+                2 => json!([]),
+                3 => json!({}),
+                4 => Value::Array(
+                    (0..1 + self.below(3))
+                        .map(|_| self.value(strings, depth - 1))
+                        .collect(),
+                ),
+                _ => Value::Object(
+                    (0..1 + self.below(3))
+                        .map(|_| (pick(self), self.value(strings, depth - 1)))
+                        .collect(),
+                ),
+            }
+        }
+    }
+
+    /// Random trees laid out exactly as serde_yaml lays them out, and read back.
+    #[test]
+    fn random_documents_match_serde_yaml() {
+        let strings = written_as_serde_yaml_does();
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for _ in 0..3000 {
+            let value = rng.value(&strings, 4);
+            if value.is_string() {
+                continue;
+            }
+            let theirs = serde_yaml::to_string(&value).unwrap();
+            assert_eq!(document(&value), theirs, "{value}");
+            round_trips(&value);
         }
     }
 
@@ -957,13 +1023,8 @@ list:
             '\u{1}',
             '\u{1F600}',
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = move |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut next = |bound: usize| rng.below(bound);
         for _ in 0..4000 {
             let len = next(9);
             let s: String = (0..len).map(|_| ALPHABET[next(ALPHABET.len())]).collect();
