@@ -46,3 +46,20 @@ pub fn workspace_cluster(extra: &str) -> String {
         "apiVersion: cnvrgctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: acme\nspec:\n{extra}  tenants:\n    - name: research\n      type: workspace\n      workspace:\n        agentPools:\n          - name: default\n"
     )
 }
+
+/// Renders example `name` with the built-in templates overlaid by `files`
+/// (template path, source); the render result, before validation.
+pub fn render_overlaid(
+    name: &str,
+    files: &[(&str, &str)],
+) -> Result<Vec<Manifest>, cnvrgctl::render::RenderError> {
+    let dir = tempfile::tempdir().unwrap();
+    for (template, source) in files {
+        let path = dir.path().join(template);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, source).unwrap();
+    }
+    let templates = Templates::with_overlay(dir.path()).unwrap();
+    let spec = cnvrgctl::spec::load(&example(name)).unwrap();
+    cnvrgctl::render::render(&spec, &templates, &SecretInputs::default())
+}

@@ -276,20 +276,27 @@ fn quantity(v: &Value) -> Option<f64> {
         .or_else(|| v.as_f64())
 }
 
-/// Every container spec in an object, pod templates and custom resources alike.
-fn containers(v: &Value, out: &mut Vec<Value>) {
+/// Calls `f` with every (key, value) pair anywhere in `v`.
+fn each_field(v: &Value, f: &mut impl FnMut(&str, &Value)) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                if matches!(k.as_str(), "containers" | "initContainers") {
-                    out.extend(child.as_array().into_iter().flatten().cloned());
-                }
-                containers(child, out);
+                f(k, child);
+                each_field(child, f);
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| containers(i, out)),
+        Value::Array(items) => items.iter().for_each(|i| each_field(i, f)),
         _ => {}
     }
+}
+
+/// Every container spec in an object, pod templates and custom resources alike.
+fn containers(v: &Value, out: &mut Vec<Value>) {
+    each_field(v, &mut |k, child| {
+        if matches!(k, "containers" | "initContainers") {
+            out.extend(child.as_array().into_iter().flatten().cloned());
+        }
+    });
 }
 
 #[test]
@@ -323,20 +330,11 @@ fn requests_never_exceed_limits() {
 
 /// Every string under an `image` key.
 fn images(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                if k == "image"
-                    && let Some(s) = child.as_str()
-                {
-                    out.push(s.to_string());
-                }
-                images(child, out);
-            }
+    each_field(v, &mut |k, child| {
+        if let ("image", Some(s)) = (k, child.as_str()) {
+            out.push(s.to_string());
         }
-        Value::Array(items) => items.iter().for_each(|i| images(i, out)),
-        _ => {}
-    }
+    });
 }
 
 #[test]
@@ -415,13 +413,7 @@ fn every_custom_resource_has_its_crd_in_the_render_or_is_a_prerequisite() {
 /// Renders the multi-tenant example with `template` replaced by `source`;
 /// returns the validation error.
 fn invalid_with(template: &str, source: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(template);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, source).unwrap();
-    let templates = Templates::with_overlay(dir.path()).unwrap();
-    let spec = cnvrgctl::spec::load(&crate::common::example("multi-tenant")).unwrap();
-    let ms = cnvrgctl::render::render(&spec, &templates, &SecretInputs::default()).unwrap();
+    let ms = crate::common::render_overlaid("multi-tenant", &[(template, source)]).unwrap();
     cnvrgctl::validate::validate(&ms)
         .expect_err("should be invalid")
         .to_string()

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 
 use cnvrgctl::manifest::Manifest;
 use cnvrgctl::plan::{Plan, Stage};
-use cnvrgctl::render::{SecretInputs, Templates};
 
 use crate::common::{self, render_example};
 
@@ -134,15 +133,9 @@ fn stages_follow_design_order() {
     }
 }
 
-/// The plan error for the workspace example with `template` replaced.
-fn plan_error(template: &str, source: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(template);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, source).unwrap();
-    let templates = Templates::with_overlay(dir.path()).unwrap();
-    let spec = cnvrgctl::spec::load(&common::example("workspace")).unwrap();
-    let ms = cnvrgctl::render::render(&spec, &templates, &SecretInputs::default()).unwrap();
+/// The plan error of the workspace example with `files` overlaid.
+fn plan_error(files: &[(&str, &str)]) -> String {
+    let ms = common::render_overlaid("workspace", files).unwrap();
     cnvrgctl::plan::build(&ms)
         .expect_err("plan fails")
         .to_string()
@@ -153,29 +146,15 @@ const JOB: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: NAME\n  n
 #[test]
 fn a_dependency_on_a_missing_component_is_an_error_with_a_suggestion() {
     let src = JOB.replace("NAME", "check").replace("DEPS", "orion-sever");
-    insta::assert_snapshot!(plan_error("workspace/check.yaml.j2", &src));
+    insta::assert_snapshot!(plan_error(&[("workspace/check.yaml.j2", &src)]));
 }
 
 #[test]
 fn a_dependency_cycle_is_an_error_naming_the_objects() {
     let a = JOB.replace("NAME", "a").replace("DEPS", "b");
     let b = JOB.replace("NAME", "b").replace("DEPS", "a");
-    let src = format!("{{% if true %}}{a}{{% endif %}}");
-    let dir_a = plan_error_two(("workspace/a.yaml.j2", &src), ("workspace/b.yaml.j2", &b));
-    insta::assert_snapshot!(dir_a);
-}
-
-fn plan_error_two(one: (&str, &str), two: (&str, &str)) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    for (template, source) in [one, two] {
-        let path = dir.path().join(template);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, source).unwrap();
-    }
-    let templates = Templates::with_overlay(dir.path()).unwrap();
-    let spec = cnvrgctl::spec::load(&common::example("workspace")).unwrap();
-    let ms = cnvrgctl::render::render(&spec, &templates, &SecretInputs::default()).unwrap();
-    cnvrgctl::plan::build(&ms)
-        .expect_err("plan fails")
-        .to_string()
+    insta::assert_snapshot!(plan_error(&[
+        ("workspace/a.yaml.j2", &a),
+        ("workspace/b.yaml.j2", &b),
+    ]));
 }

@@ -291,13 +291,7 @@ fn output_order_is_scope_then_kind_rank() {
 
 /// Renders the workspace example with one template replaced.
 fn render_with(template: &str, source: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(template);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, source).unwrap();
-    let templates = Templates::with_overlay(dir.path()).unwrap();
-    let spec = cnvrgctl::spec::load(&common::example("workspace")).unwrap();
-    match cnvrgctl::render::render(&spec, &templates, &SecretInputs::default()) {
+    match common::render_overlaid("workspace", &[(template, source)]) {
         Err(e) => e.to_string(),
         Ok(ms) => match cnvrgctl::validate::validate(&ms) {
             Err(e) => e.to_string(),
