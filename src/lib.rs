@@ -7,11 +7,14 @@
 
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod error;
 pub mod images;
+pub mod kube;
 pub mod manifest;
 pub mod output;
 pub mod plan;
+pub mod readiness;
 pub mod render;
 pub mod spec;
 pub mod ui;

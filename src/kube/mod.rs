@@ -1,0 +1,1 @@
+//! The only module that speaks HTTP (work in progress).

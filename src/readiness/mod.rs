@@ -1,0 +1,1 @@
+//! Readiness rules (work in progress).
