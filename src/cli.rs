@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "cnvrgctl",
     version,
     about = "Install and keep an MLOps platform (cnvrg control planes, Prefect workspaces) on Kubernetes",
-    after_help = "Exit codes: 0 success, 2 usage or spec/template/validation error, 4 output could not be written."
+    after_help = "Exit codes: 0 success; 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -34,9 +34,39 @@ pub struct Global {
     /// Do not colour output (also set by NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// More detail on stderr (repeat for more).
+    /// More detail on stderr (repeat for more); `-v` adds the API request count.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Longest a cluster command may wait in all (e.g. 90s, 15m).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+/// `90s`, `5m`, `1h`, `500ms` or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration like 90s, 5m or 1h, found `{text}`"))?;
+    let seconds = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`; use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,6 +81,74 @@ pub enum Command {
     Render(RenderArgs),
     /// Check the spec and every rendered object, without a cluster.
     Validate(SpecArgs),
+    /// Show what `apply` would change on the cluster (exit 0: nothing, 1: changes).
+    Diff(DiffArgs),
+    /// Converge the cluster to the spec: infra and every tenant, in dependency
+    /// order, waiting for each object; prune what left the spec.
+    Apply(ApplyArgs),
+    /// Install one part of the platform.
+    #[command(subcommand)]
+    Install(InstallCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstallCommand {
+    /// The infra scope only: namespace, monitoring, logging, Istio, storage.
+    Infra(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Show Secret values instead of `***`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Lines of context around each change.
+    #[arg(long, default_value_t = 3)]
+    pub context: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How objects are applied and waited for.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Writes in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Longest wait for one object to become ready.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub object_timeout: std::time::Duration,
+    /// How long a pod may stay in ImagePullBackOff, CrashLoopBackOff,
+    /// Unschedulable... before its workload counts as failed.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub failure_grace: std::time::Duration,
+    /// Take over fields another field manager owns, and existing objects
+    /// cnvrgctl did not create.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Also delete PersistentVolumeClaims (and their data) that left the spec.
+    #[arg(long)]
+    pub prune_volumes: bool,
+    /// Also delete CRDs (and every custom resource of them) that left the spec.
+    #[arg(long)]
+    pub prune_crds: bool,
+    /// Do not delete anything that left the spec.
+    #[arg(long)]
+    pub no_prune: bool,
 }
 
 /// Where the spec and templates come from.

@@ -11,6 +11,14 @@ use crate::validate::ValidateError;
 pub const EXIT_INVALID: i32 = 2;
 /// Exit code when output could not be written.
 pub const EXIT_OUTPUT: i32 = 4;
+/// Exit code of `diff` when applying would change something.
+pub const EXIT_CHANGES: i32 = 1;
+/// Exit code when the cluster could not be reached, refused, or conflicts.
+pub const EXIT_CLUSTER: i32 = 3;
+/// Exit code when objects failed or were not ready in time.
+pub const EXIT_NOT_READY: i32 = 5;
+/// Exit code after Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,6 +43,24 @@ pub enum Error {
     /// Writing to stdout failed.
     #[error("cannot write output: {0}")]
     Stdout(#[from] std::io::Error),
+    /// The cluster could not be reached or read, or refused what was asked.
+    #[error(transparent)]
+    Cluster(crate::apply::Problem),
+    /// Objects failed or were not ready in time.
+    #[error(transparent)]
+    NotReady(crate::apply::Problem),
+    /// `diff` found changes (not an error: an exit code).
+    #[error("")]
+    Changes,
+    /// Ctrl-C.
+    #[error("interrupted; what was applied stays, run the command again to continue")]
+    Interrupted,
+}
+
+impl From<crate::kube::ClusterError> for Error {
+    fn from(e: crate::kube::ClusterError) -> Error {
+        Error::Cluster(crate::apply::Problem::Cluster(e))
+    }
 }
 
 impl Error {
@@ -46,6 +72,10 @@ impl Error {
             | Error::Plan(_)
             | Error::Usage(_) => EXIT_INVALID,
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
+            Error::Cluster(_) => EXIT_CLUSTER,
+            Error::NotReady(_) => EXIT_NOT_READY,
+            Error::Changes => EXIT_CHANGES,
+            Error::Interrupted => EXIT_INTERRUPTED,
         }
     }
 }

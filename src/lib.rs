@@ -5,11 +5,13 @@
 //! and [`output`] (multi-document YAML or a GitOps directory). Everything here
 //! runs without a cluster.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod diff;
 pub mod error;
 pub mod images;
+pub mod inventory;
 pub mod kube;
 pub mod manifest;
 pub mod output;
@@ -19,4 +21,5 @@ pub mod render;
 pub mod spec;
 pub mod ui;
 pub mod validate;
+pub mod wait;
 pub mod yaml;

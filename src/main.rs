@@ -6,7 +6,9 @@ fn main() {
     let cli = cnvrgctl::cli::Cli::parse();
     let printer = cnvrgctl::ui::Printer::new(cli.global.no_color);
     if let Err(err) = cnvrgctl::commands::run(cli) {
-        printer.error(&err.to_string());
+        if !matches!(err, cnvrgctl::error::Error::Changes) {
+            printer.error(&err.to_string());
+        }
         std::process::exit(err.exit_code());
     }
 }

@@ -1,18 +1,28 @@
 //! The terminal: the only module that writes to stdout and stderr. Commands hand
-//! it text; it handles broken pipes and colour.
+//! it text, diff lines and engine events; it handles broken pipes, colour,
+//! progress lines and prompts.
+
+mod progress;
 
 use std::io::{IsTerminal, Write};
+
+use crate::diff::{Line, Tone};
+
+pub use progress::Progress;
 
 /// Writes command output to stdout and messages to stderr.
 pub struct Printer {
     color: bool,
+    color_out: bool,
 }
 
 impl Printer {
     pub fn new(no_color: bool) -> Printer {
-        let color =
-            !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
-        Printer { color }
+        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none();
+        Printer {
+            color: allowed && std::io::stderr().is_terminal(),
+            color_out: allowed && std::io::stdout().is_terminal(),
+        }
     }
 
     /// Command output. A closed pipe (`cnvrgctl render | head`) is not an error.
@@ -22,6 +32,30 @@ impl Printer {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other,
         }
+    }
+
+    /// Diff lines on stdout, coloured by tone when stdout is a terminal.
+    pub fn lines(&self, lines: &[Line]) -> std::io::Result<()> {
+        let mut text = String::new();
+        for line in lines {
+            let code = match line.tone {
+                Tone::Added => Some("32"),
+                Tone::Removed => Some("31"),
+                Tone::Header => Some("1;36"),
+                Tone::Dim => Some("2"),
+                Tone::Plain | Tone::Context => None,
+            };
+            match code {
+                Some(code) if self.color_out => {
+                    text.push_str(&format!("\x1b[{code}m{}\x1b[0m\n", line.text))
+                }
+                _ => {
+                    text.push_str(&line.text);
+                    text.push('\n');
+                }
+            }
+        }
+        self.out(&text)
     }
 
     /// A status line on stderr.
@@ -43,5 +77,23 @@ impl Printer {
         } else {
             word.to_string()
         }
+    }
+
+    /// Asks a yes/no question; `yes` answers it. Without a terminal there is
+    /// nobody to ask: an error says to pass `--yes`.
+    pub fn confirm(&self, question: &str, yes: bool) -> Result<bool, String> {
+        if yes {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return Err(format!(
+                "{question} — stdin is not a terminal, so nobody can answer; pass --yes to proceed"
+            ));
+        }
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .map_err(|e| format!("cannot ask for confirmation: {e}"))
     }
 }

@@ -1,6 +1,9 @@
 //! What each command does, from parsed arguments to printed output: load the
 //! spec, render, validate, print. The stages themselves live in their modules;
-//! this file only strings them together.
+//! this file only strings them together. Commands that talk to a cluster are
+//! in `cluster.rs`.
+
+mod cluster;
 
 use crate::cli::{Cli, Command, OutputFormat, RenderArgs, SpecArgs};
 use crate::error::Error;
@@ -14,11 +17,28 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Render(args) => render(&printer, cli.global.output, args),
         Command::Validate(args) => validate(&printer, args),
+        Command::Diff(args) => cluster::diff(&printer, &cli.global, args),
+        Command::Apply(args) => {
+            cluster::apply(&printer, &cli.global, args.scope.as_deref(), args.exec)
+        }
+        Command::Install(crate::cli::InstallCommand::Infra(args)) => {
+            cluster::apply(&printer, &cli.global, Some("infra"), args)
+        }
     }
 }
 
 /// Spec, templates and validated objects: everything up to the cluster.
 fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
+    prepare_with(printer, args, false)
+}
+
+/// [`prepare`]; `for_cluster` reads the registry password (which only a
+/// command that writes the pull secret needs).
+fn prepare_with(
+    printer: &Printer,
+    args: &SpecArgs,
+    for_cluster: bool,
+) -> Result<(Spec, Vec<Manifest>), Error> {
     let spec = crate::spec::load(&args.file)?;
     for w in &spec.warnings {
         printer.warn(&w.to_string());
@@ -27,7 +47,11 @@ fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), 
         Some(dir) => Templates::with_overlay(dir)?,
         None => Templates::built_in(),
     };
-    let manifests = crate::render::render(&spec, &templates, &SecretInputs::default())?;
+    let mut secrets = SecretInputs::default();
+    if for_cluster && let Some(registry) = &spec.cluster.registry {
+        secrets.registry_password = registry.password()?;
+    }
+    let manifests = crate::render::render(&spec, &templates, &secrets)?;
     crate::validate::validate(&manifests)?;
     crate::plan::build(&manifests)?;
     Ok((spec, manifests))

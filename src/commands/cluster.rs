@@ -1,0 +1,180 @@
+//! The commands that talk to a cluster: `diff`, `apply` and `install infra`.
+//! Each prepares the objects (spec → render → validate → plan, as `render`
+//! does), connects, observes what is live, and then prints the changes or
+//! executes them. The engine itself is in `apply`, `wait` and `kube`.
+
+use std::sync::Arc;
+
+use super::{parse_scope, prepare_with};
+use crate::apply::{self, Options, Problem};
+use crate::cli::{DiffArgs, ExecArgs, Global, OutputFormat};
+use crate::diff::{self, Op};
+use crate::error::Error;
+use crate::kube::Cluster;
+use crate::manifest::Scope;
+use crate::spec::Spec;
+use crate::ui::{Printer, Progress};
+
+/// The scopes a command acts on: the one asked for, or infra and every tenant.
+fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
+    match wanted {
+        Some(text) => Ok(vec![parse_scope(text, spec)?]),
+        None => Ok(std::iter::once(Scope::Infra)
+            .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
+            .collect()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Stdout)
+}
+
+async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
+    let cluster = Cluster::connect(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
+    Ok(Arc::new(cluster))
+}
+
+fn requests(printer: &Printer, global: &Global, cluster: &Cluster) {
+    if global.verbose > 0 {
+        printer.info(&format!("{} to {}", cluster.requests(), cluster.server()));
+    }
+}
+
+/// `cnvrgctl diff`: exit 0 when nothing would change, 1 when something would.
+pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare_with(printer, &args.spec, true)?;
+    let plan = crate::plan::build(&manifests)?;
+    let scopes = scopes(&spec, args.scope.as_deref())?;
+    let options = Options {
+        dry_run_creates: true,
+        ..Options::default()
+    };
+    let observed = runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        let observed = apply::observe(&cluster, &manifests, &plan, &scopes, &options).await;
+        requests(printer, global, &cluster);
+        observed.map_err(Error::from)
+    })?;
+    let mut changes = observed.changes();
+    if !args.show_secrets {
+        changes.iter_mut().for_each(diff::mask_secrets);
+    }
+    let changed: Vec<&diff::Change> = changes.iter().filter(|c| c.op != Op::Unchanged).collect();
+    match global.output {
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&changed).expect("changes serialize");
+            printer.out(&(text + "\n"))?;
+        }
+        OutputFormat::Text => {
+            printer.lines(&diff::summary(&changes))?;
+            for change in &changed {
+                printer.lines(&diff::hunks(change, args.context))?;
+            }
+            for p in observed.prune.iter().filter(|p| p.kept.is_some()) {
+                printer.info(&format!(
+                    "kept (not pruned): {}: {}",
+                    p.change.id(),
+                    p.kept.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if observed.has_changes() {
+        return Err(Error::Changes);
+    }
+    Ok(())
+}
+
+/// `cnvrgctl apply` and `cnvrgctl install infra`.
+pub fn apply(
+    printer: &Printer,
+    global: &Global,
+    scope: Option<&str>,
+    args: ExecArgs,
+) -> Result<(), Error> {
+    let (spec, manifests) = prepare_with(printer, &args.spec, true)?;
+    let plan = crate::plan::build(&manifests)?;
+    let scopes = scopes(&spec, scope)?;
+    let options = Options {
+        concurrency: usize::from(args.concurrency),
+        force_conflicts: args.force_conflicts,
+        dry_run_creates: false,
+        prune_volumes: args.prune_volumes,
+        prune_crds: args.prune_crds,
+        no_prune: args.no_prune,
+        object_timeout: args.object_timeout,
+        timeout: global.timeout,
+        failure_grace: args.failure_grace,
+    };
+    let json = global.output == OutputFormat::Json;
+    runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        let observed = apply::observe(&cluster, &manifests, &plan, &scopes, &options).await?;
+        let changes = observed.changes();
+        if observed.has_changes() {
+            if !json {
+                printer.lines(&diff::summary(&changes))?;
+            }
+            let question = format!("Apply these changes to {}?", cluster.server());
+            if !printer
+                .confirm(&question, global.yes)
+                .map_err(Error::Usage)?
+            {
+                printer.info("nothing applied");
+                return Ok(());
+            }
+        } else if !json {
+            printer.info(&format!(
+                "no changes ({} objects); checking readiness",
+                changes.len()
+            ));
+        }
+        let progress = Progress::new(json);
+        let run = apply::run(
+            cluster.clone(),
+            &manifests,
+            &plan,
+            &observed,
+            &options,
+            &progress,
+        );
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            _ = tokio::signal::ctrl_c() => {
+                requests(printer, global, &cluster);
+                return Err(Error::Interrupted);
+            }
+        };
+        requests(printer, global, &cluster);
+        let summary = outcome?;
+        if !json {
+            printer.info(&format!(
+                "done: {} created, {} updated, {} replaced, {} unchanged, {} pruned{}",
+                summary.created,
+                summary.updated,
+                summary.replaced,
+                summary.unchanged,
+                summary.pruned,
+                if summary.kept > 0 {
+                    format!(", {} kept", summary.kept)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        Ok(())
+    })
+}
+
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Error {
+        match problem {
+            Problem::NotReady { .. } => Error::NotReady(problem),
+            other => Error::Cluster(other),
+        }
+    }
+}
