@@ -77,7 +77,7 @@ fn is_collection(path: &str) -> bool {
         ["apis", _group, _version, rest @ ..] => rest,
         _ => return false,
     };
-    matches!(rest, [_plural] | ["namespaces", _, _])
+    matches!(rest, [_] | ["namespaces", _, _])
 }
 
 /// Request counts, shared between the client's layer and whoever reports them.
