@@ -6,6 +6,7 @@ mod common;
 mod catalogue;
 mod cli;
 mod e2e;
+mod engine;
 mod plan;
 mod render;
 mod spec_errors;

@@ -1,0 +1,439 @@
+//! The cluster engine end to end, against the in-process test API server
+//! (`tests/support`): the binary is run as a user runs it, with a kubeconfig
+//! pointing at the server, and the tests assert what the server saw — objects,
+//! their status, the order of writes, request counts — and what the user saw:
+//! exit codes and messages.
+
+use std::path::PathBuf;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use cnvrgctl::render::{SecretInputs, Templates};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+use testserver::{
+    Behavior, Fault, FaultKind, FaultTarget, PodTrouble, Target, TestServer, Verb, Write, WriteOp,
+};
+
+/// A multi-tenant cluster: infra with monitoring, logging and hostpath
+/// storage, and a workspace tenant with two agent pools.
+const SPEC: &str = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: acme
+spec:
+  profile: dev
+  mode: multi-tenant
+  clusterDomain: ml.acme.example
+  ingress:
+    type: nodeport
+  infra:
+    namespace: cnvrg-infra
+    monitoring: {enabled: true}
+    logging: {enabled: true}
+    storage:
+      hostpath: {enabled: true}
+  tenants:
+    - name: research
+      type: workspace
+      workspace:
+        agentPools:
+          - {name: default, replicas: 2}
+          - {name: gpu, replicas: 1}
+";
+
+/// A cluster with one cnvrg control-plane tenant (for the migration Job).
+const CNVRG_SPEC: &str = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: acme
+spec:
+  profile: dev
+  mode: multi-tenant
+  clusterDomain: ml.acme.example
+  ingress:
+    type: nodeport
+  infra:
+    namespace: cnvrg-infra
+    monitoring: {enabled: false}
+    logging: {enabled: false}
+  tenants:
+    - name: team-a
+      type: cnvrg
+";
+
+/// A test API server and a spec directory.
+struct Env {
+    server: TestServer,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(spec: &str) -> Env {
+        Env::with_server(spec, TestServer::start())
+    }
+
+    fn with_server(spec: &str, server: TestServer) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { server, dir };
+        env.write_spec(spec);
+        env
+    }
+
+    fn spec(&self) -> PathBuf {
+        self.dir.path().join("cluster.yaml")
+    }
+
+    fn write_spec(&self, text: &str) {
+        std::fs::write(self.spec(), text).unwrap();
+    }
+
+    /// `cnvrgctl ARGS -f SPEC --kubeconfig ... --yes` with test-sized time limits.
+    fn cnvrgctl(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = cargo_bin_cmd!("cnvrgctl");
+        cmd.env_remove("KUBECONFIG")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .arg("-f")
+            .arg(self.spec())
+            .arg("--kubeconfig")
+            .arg(self.server.kubeconfig())
+            .args(["--timeout", "90s"]);
+        cmd
+    }
+
+    fn apply(&self, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.cnvrgctl(&["apply", "--yes", "--object-timeout", "60s"]);
+        cmd.args(extra);
+        cmd
+    }
+
+    fn install(&self) {
+        self.cnvrgctl(&["install", "infra", "--yes"]).assert().success();
+        self.apply(&[]).assert().success();
+    }
+
+    /// Persisted writes by API clients other than the test itself.
+    fn writes(&self) -> Vec<Write> {
+        self.server.writes().into_iter().filter(|w| w.manager == "cnvrgctl").collect()
+    }
+
+    fn deployment(&self, ns: &str, name: &str) -> Option<Value> {
+        self.server.get("apps/v1", "Deployment", Some(ns), name)
+    }
+}
+
+/// Index of the first write of `kind`/`name`.
+fn first_write(writes: &[Write], kind: &str, name: &str) -> usize {
+    writes
+        .iter()
+        .position(|w| w.kind == kind && w.name == name)
+        .unwrap_or_else(|| panic!("no write of {kind}/{name} in {writes:#?}"))
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn fresh_install_reaches_ready_in_dependency_order() {
+    let env = Env::new(SPEC);
+    env.cnvrgctl(&["install", "infra", "--yes"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("done: "));
+    // `install infra` touches nothing of the tenant.
+    assert!(env.writes().iter().all(|w| w.namespace.as_deref() != Some("research")));
+    assert!(env.server.get("v1", "Namespace", None, "research").is_none());
+
+    env.apply(&[]).assert().success();
+    let writes = env.writes();
+    let before = |a: (&str, &str), b: (&str, &str)| {
+        assert!(
+            first_write(&writes, a.0, a.1) < first_write(&writes, b.0, b.1),
+            "{a:?} must be written before {b:?}"
+        );
+    };
+    before(("CustomResourceDefinition", "prometheuses.monitoring.coreos.com"), ("Prometheus", "infra"));
+    before(("Deployment", "prometheus-operator"), ("Prometheus", "infra"));
+    before(("Namespace", "cnvrg-infra"), ("Deployment", "prometheus-operator"));
+    before(("StorageClass", "cnvrg-hostpath"), ("Namespace", "cnvrg-infra"));
+    before(("Namespace", "research"), ("Secret", "research-postgres"));
+    before(("Secret", "research-postgres"), ("StatefulSet", "research-postgres"));
+    before(("StatefulSet", "research-postgres"), ("Deployment", "research-orion-server"));
+    before(("Deployment", "research-orion-server"), ("Deployment", "research-agent-default"));
+    before(("Deployment", "research-orion-server"), ("Deployment", "research-agent-gpu"));
+
+    // Everything is up.
+    let orion = env.deployment("research", "research-orion-server").unwrap();
+    assert_eq!(orion["status"]["readyReplicas"], 1);
+    let pool = env.deployment("research", "research-agent-default").unwrap();
+    assert_eq!(pool["status"]["readyReplicas"], 2);
+    // Every object carries its scope's ApplySet label, and the parents list the kinds.
+    let parent = env.server.get("v1", "ConfigMap", Some("research"), "cnvrgctl-tenant-research").unwrap();
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"].as_str().unwrap();
+    assert_eq!(pool["metadata"]["labels"]["applyset.kubernetes.io/part-of"], id);
+    let kinds = parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+        .as_str()
+        .unwrap();
+    assert!(kinds.contains("Deployment.apps") && kinds.contains("Secret"), "{kinds}");
+}
+
+#[test]
+fn rerun_writes_nothing_and_diff_is_clean() {
+    let env = Env::new(SPEC);
+    env.install();
+    let spec = cnvrgctl::spec::load(&env.spec()).unwrap();
+    let objects = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+        .unwrap()
+        .len();
+    env.server.clear_log();
+
+    env.apply(&["-v"]).assert().success().stderr(predicate::str::contains("no changes"));
+    assert_eq!(env.writes(), Vec::<Write>::new(), "a re-run writes nothing");
+    let requests = env.server.requests();
+    let persisted = requests.iter().filter(|r| !r.dry_run && matches!(r.verb, Verb::Apply | Verb::Patch | Verb::Update | Verb::Create | Verb::Delete)).count();
+    assert_eq!(persisted, 0);
+    assert!(
+        requests.len() <= objects,
+        "{} requests for {objects} objects on a re-run: {:#?}",
+        requests.len(),
+        requests.iter().map(|r| format!("{:?} {}", r.verb, r.path)).collect::<Vec<_>>()
+    );
+    assert!(requests.iter().all(|r| r.verb != Verb::Watch), "nothing to wait for: no watch");
+
+    env.cnvrgctl(&["diff"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 to create, 0 to update, 0 to replace, 0 to prune"));
+}
+
+#[test]
+fn changed_replicas_is_exactly_one_update() {
+    let env = Env::new(SPEC);
+    env.install();
+    env.write_spec(&SPEC.replace("{name: default, replicas: 2}", "{name: default, replicas: 3}"));
+    let out = env.cnvrgctl(&["diff"]).assert().code(1).get_output().clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("-  replicas: 2") && stdout.contains("+  replicas: 3"), "{stdout}");
+    assert!(stdout.contains("Deployment  research   research-agent-default  update"), "{stdout}");
+    env.server.clear_log();
+
+    env.apply(&[]).assert().success();
+    let writes = env.writes();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    assert_eq!((writes[0].op, writes[0].kind.as_str(), writes[0].name.as_str()), (WriteOp::Update, "Deployment", "research-agent-default"));
+    let pool = env.deployment("research", "research-agent-default").unwrap();
+    assert_eq!(pool["spec"]["replicas"], 3);
+    env.cnvrgctl(&["diff"]).assert().code(0);
+}
+
+#[test]
+fn removed_pool_is_pruned_and_volumes_are_kept() {
+    let env = Env::new(SPEC);
+    env.install();
+    // A claim that was once part of the tenant and has left the spec.
+    let parent = env.server.get("v1", "ConfigMap", Some("research"), "cnvrgctl-tenant-research").unwrap();
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"].as_str().unwrap().to_string();
+    env.server.apply_as("cnvrgctl", json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "scratch", "namespace": "research", "labels": {"applyset.kubernetes.io/part-of": id}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    }));
+    let kinds = parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"].as_str().unwrap();
+    env.server.apply_as("cnvrgctl", json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "cnvrgctl-tenant-research", "namespace": "research",
+            "annotations": {"applyset.kubernetes.io/contains-group-kinds": format!("{kinds},PersistentVolumeClaim")}}
+    }));
+
+    env.write_spec(&SPEC.replace("          - {name: gpu, replicas: 1}\n", ""));
+    let out = env.cnvrgctl(&["diff"]).assert().code(1).get_output().clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("research-agent-gpu  delete"), "{stdout}");
+    env.server.clear_log();
+
+    let out = env.apply(&[]).assert().success().get_output().clone();
+    assert!(stderr_of(&out).contains("kept     PersistentVolumeClaim/research/scratch"), "{}", stderr_of(&out));
+    assert!(env.deployment("research", "research-agent-gpu").is_none(), "the pool is pruned");
+    assert!(env.deployment("research", "research-agent-default").is_some(), "the other pool stays");
+    assert!(env.server.get("v1", "PersistentVolumeClaim", Some("research"), "scratch").is_some(), "PVCs are kept");
+    let deletes: Vec<String> = env.writes().iter().filter(|w| w.op == WriteOp::Delete).map(|w| format!("{}/{}", w.kind, w.name)).collect();
+    assert!(deletes.contains(&"Deployment/research-agent-gpu".to_string()), "{deletes:?}");
+    assert!(deletes.iter().all(|d| !d.starts_with("PersistentVolumeClaim/")), "{deletes:?}");
+
+    env.apply(&["--prune-volumes"]).assert().success();
+    assert!(env.server.get("v1", "PersistentVolumeClaim", Some("research"), "scratch").is_none());
+}
+
+#[test]
+fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
+    let env = Env::new(SPEC);
+    env.cnvrgctl(&["install", "infra", "--yes"]).assert().success();
+    env.server.behave(
+        Target::kind("Deployment").named("research-orion-server"),
+        Behavior::NeverReady(PodTrouble::ImagePullBackOff),
+    );
+    let out = env
+        .apply(&["--object-timeout", "3s", "--failure-grace", "10m"])
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(stderr.contains("Deployment/research/research-orion-server"), "{stderr}");
+    assert!(stderr.contains("ImagePullBackOff"), "{stderr}");
+    assert!(stderr.contains("pod research-orion-server-"), "{stderr}");
+    // Its dependants were never started.
+    assert!(env.deployment("research", "research-agent-default").is_none());
+}
+
+#[test]
+fn crash_looping_pods_fail_after_the_grace_period() {
+    let env = Env::new(SPEC);
+    env.server.behave(
+        Target::kind("StatefulSet").named("research-postgres"),
+        Behavior::Fail(PodTrouble::CrashLoopBackOff),
+    );
+    let out = env
+        .apply(&["--object-timeout", "5m", "--failure-grace", "1s"])
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("1 object(s) failed"), "{stderr}");
+    assert!(stderr.contains("CrashLoopBackOff"), "{stderr}");
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    assert!(env.deployment("research", "research-orion-server").is_none());
+}
+
+#[test]
+fn failed_migration_job_fails_fast_with_its_log_tail() {
+    let env = Env::new(CNVRG_SPEC);
+    env.server.behave(
+        Target::kind("Job").named("*migrate*"),
+        Behavior::JobFails {
+            log: vec![
+                "rake aborted!".into(),
+                "PG::ConnectionBad: connection to server at \"postgres\" failed".into(),
+            ],
+        },
+    );
+    let out = env.apply(&["--object-timeout", "5m"]).assert().code(5).get_output().clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("BackoffLimitExceeded"), "{stderr}");
+    assert!(stderr.contains("PG::ConnectionBad"), "{stderr}");
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    // The webapp waits for the migration: never written.
+    assert!(env.writes().iter().all(|w| !(w.kind == "Deployment" && w.name == "app")), "webapp must not roll out");
+}
+
+#[test]
+fn server_errors_throttling_and_dropped_watches_are_survived() {
+    let env = Env::new(SPEC);
+    env.server.inject(Fault::new(FaultTarget::method("PATCH"), FaultKind::Status(500)).times(3));
+    env.server.inject(Fault::new(FaultTarget::verb(Verb::Get), FaultKind::TooManyRequests { retry_after_secs: 1 }).times(2));
+    env.server.inject(Fault::new(FaultTarget::verb(Verb::List), FaultKind::Status(503)).times(2));
+    env.server.inject(Fault::new(FaultTarget::verb(Verb::Watch), FaultKind::DropWatch { after_events: 1 }).times(5));
+    env.apply(&[]).assert().success();
+    assert_eq!(env.deployment("research", "research-agent-gpu").unwrap()["status"]["readyReplicas"], 1);
+    let throttled = env.server.requests().iter().filter(|r| r.status == 429 || r.status == 500 || r.status == 503).count();
+    assert!(throttled >= 5, "the faults were hit: {throttled}");
+    env.cnvrgctl(&["diff"]).assert().code(0);
+}
+
+#[test]
+fn conflict_names_the_other_field_manager() {
+    let env = Env::new(SPEC);
+    env.install();
+    env.server.apply_as("helm", json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "research-agent-default", "namespace": "research"},
+        "spec": {"replicas": 5}
+    }));
+    env.server.clear_log();
+    let out = env.apply(&[]).assert().code(3).get_output().clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("Deployment/research/research-agent-default"), "{stderr}");
+    assert!(stderr.contains("\"helm\""), "{stderr}");
+    assert!(stderr.contains(".spec.replicas"), "{stderr}");
+    assert!(stderr.contains("--force-conflicts"), "{stderr}");
+    assert!(env.writes().is_empty(), "nothing applied");
+
+    env.apply(&["--force-conflicts"]).assert().success();
+    assert_eq!(env.deployment("research", "research-agent-default").unwrap()["spec"]["replicas"], 2);
+}
+
+#[test]
+fn objects_cnvrgctl_does_not_own_are_never_touched() {
+    let env = Env::new(SPEC);
+    env.server.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "research"}}));
+    let foreign = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "research-orion-server", "namespace": "research", "labels": {"owner": "someone"}},
+        "spec": {"ports": [{"port": 9999}], "selector": {"app": "theirs"}}
+    });
+    env.server.create(foreign);
+    let out = env.apply(&[]).assert().code(3).get_output().clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("Service/research/research-orion-server exists and is not managed by cnvrgctl"), "{stderr}");
+    assert!(env.writes().is_empty(), "nothing applied");
+    let live = env.server.get("v1", "Service", Some("research"), "research-orion-server").unwrap();
+    assert_eq!(live["spec"]["ports"][0]["port"], 9999);
+}
+
+#[test]
+fn diff_on_an_empty_cluster_lists_creates_and_masks_secrets() {
+    let spec = SPEC.replace(
+        "  ingress:\n",
+        "  registry:\n    server: registry.acme.example\n    user: robot\n    passwordEnv: TEST_REGISTRY_PASSWORD\n  ingress:\n",
+    );
+    let env = Env::new(&spec);
+    let out = env
+        .cnvrgctl(&["diff"])
+        .env("TEST_REGISTRY_PASSWORD", "hunter2-very-secret")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Namespace   -            research"), "{stdout}");
+    assert!(stdout.contains("to create, 0 to update"), "{stdout}");
+    assert!(stdout.contains("***"), "secrets are masked");
+    for leak in ["hunter2-very-secret", "aHVudGVyMi12ZXJ5LXNlY3JldA"] {
+        assert!(!stdout.contains(leak) && !stderr_of(&out).contains(leak), "secret leaked: {leak}");
+    }
+    assert!(env.writes().is_empty(), "diff writes nothing");
+}
+
+#[test]
+fn generated_secrets_are_created_once_and_kept() {
+    let env = Env::new(SPEC);
+    env.install();
+    let before = env.server.get("v1", "Secret", Some("research"), "research-postgres").unwrap();
+    let password = before["data"]["password"].as_str().unwrap().to_string();
+    assert!(!password.is_empty());
+    env.write_spec(&SPEC.replace("{name: default, replicas: 2}", "{name: default, replicas: 1}"));
+    env.apply(&[]).assert().success();
+    let after = env.server.get("v1", "Secret", Some("research"), "research-postgres").unwrap();
+    assert_eq!(after["data"]["password"], password.as_str());
+    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+}
+
+#[test]
+fn apply_without_yes_on_a_pipe_refuses() {
+    let env = Env::new(SPEC);
+    let mut cmd = cargo_bin_cmd!("cnvrgctl");
+    cmd.env_remove("KUBECONFIG")
+        .args(["apply", "-f"])
+        .arg(env.spec())
+        .arg("--kubeconfig")
+        .arg(env.server.kubeconfig())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pass --yes"));
+    assert!(env.writes().is_empty());
+}
