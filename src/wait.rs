@@ -41,13 +41,19 @@ pub enum Outcome {
     TimedOut(String),
 }
 
-/// A live cache of one kind in one namespace, fed by a watch.
+/// A live cache of one kind in one namespace, fed by a watch; dropping it
+/// stops the watch.
 struct Feed {
+    state: Arc<FeedState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct FeedState {
     objects: Mutex<HashMap<String, Value>>,
     synced: Mutex<bool>,
     failing: Mutex<Option<String>>,
     version: watch::Sender<u64>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Feed {
@@ -58,36 +64,31 @@ impl Drop for Feed {
 
 impl Feed {
     fn start(cluster: &Cluster, resource: &Resource, namespace: Option<&str>) -> Arc<Feed> {
-        let (version, _) = watch::channel(0u64);
+        let state = Arc::new(FeedState::default());
         let stream = cluster.watch(resource, namespace);
-        Arc::new_cyclic(|weak: &std::sync::Weak<Feed>| {
-            let weak = weak.clone();
-            let task = tokio::spawn(async move {
-                let mut stream = std::pin::pin!(stream);
-                let mut fresh: Option<HashMap<String, Value>> = None;
-                while let Some(seen) = stream.next().await {
-                    let Some(feed) = weak.upgrade() else { return };
-                    feed.take(seen, &mut fresh);
-                    feed.version.send_modify(|v| *v += 1);
-                }
-            });
-            Feed {
-                objects: Mutex::default(),
-                synced: Mutex::new(false),
-                failing: Mutex::default(),
-                version,
-                task,
+        let feeding = state.clone();
+        let task = tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            let mut fresh: Option<HashMap<String, Value>> = None;
+            while let Some(seen) = stream.next().await {
+                feeding.take(seen, &mut fresh);
+                feeding.version.send_modify(|v| *v += 1);
             }
-        })
+        });
+        Arc::new(Feed { state, task })
     }
+}
 
+impl std::ops::Deref for Feed {
+    type Target = FeedState;
+    fn deref(&self) -> &FeedState {
+        &self.state
+    }
+}
+
+impl FeedState {
     fn take(&self, seen: Seen, fresh: &mut Option<HashMap<String, Value>>) {
-        let name = |o: &Value| {
-            o["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        };
+        let name = |o: &Value| o["metadata"]["name"].as_str().unwrap_or_default().to_string();
         match seen {
             Seen::Restarted => *fresh = Some(HashMap::new()),
             Seen::Applied(o) => {
@@ -97,10 +98,7 @@ impl Feed {
                         f.insert(name(&o), o);
                     }
                     None => {
-                        self.objects
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(name(&o), o);
+                        self.objects.lock().expect("not poisoned").insert(name(&o), o);
                     }
                 }
             }
@@ -119,20 +117,11 @@ impl Feed {
     }
 
     fn get(&self, name: &str) -> Option<Value> {
-        self.objects
-            .lock()
-            .expect("not poisoned")
-            .get(name)
-            .cloned()
+        self.objects.lock().expect("not poisoned").get(name).cloned()
     }
 
     fn all(&self) -> Vec<Value> {
-        self.objects
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .cloned()
-            .collect()
+        self.objects.lock().expect("not poisoned").values().cloned().collect()
     }
 
     fn synced(&self) -> bool {

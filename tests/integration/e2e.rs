@@ -103,3 +103,90 @@ fn kubectl(kubeconfig: &str, args: &[&str]) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// The engine on a real cluster: `install infra`, `apply`, a clean `diff`,
+/// an edit that shows exactly the edit, and an image that cannot be pulled
+/// reported by name. Uses its own namespaces (`cnvrgctl-e2e-*`) and deletes
+/// them afterwards; the monitoring CRDs are left (other things may use them).
+#[test]
+fn e2e_install_apply_diff_and_a_failure() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("cluster.yaml");
+    let text = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: e2e
+spec:
+  profile: dev
+  mode: multi-tenant
+  clusterDomain: e2e.example
+  ingress:
+    type: nodeport
+  infra:
+    namespace: cnvrgctl-e2e-infra
+    monitoring: {enabled: true}
+    logging: {enabled: false}
+  tenants:
+    - name: cnvrgctl-e2e-ws
+      type: workspace
+      workspace:
+        agentPools:
+          - {name: default, replicas: 1}
+";
+    std::fs::write(&spec, text).unwrap();
+    let run = |args: &[&str]| {
+        let out = assert_cmd::cargo::cargo_bin_cmd!("cnvrgctl")
+            .args(args)
+            .arg("-f")
+            .arg(&spec)
+            .args(["--kubeconfig", &kubeconfig, "--timeout", "15m"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let cleanup = || {
+        kubectl(
+            &kubeconfig,
+            &["delete", "namespace", "cnvrgctl-e2e-infra", "cnvrgctl-e2e-ws", "--wait=false", "--ignore-not-found"],
+        );
+    };
+
+    let (code, _, stderr) = run(&["install", "infra", "--yes"]);
+    assert_eq!(code, 0, "install infra:\n{stderr}");
+    let (code, _, stderr) = run(&["apply", "--yes"]);
+    assert_eq!(code, 0, "apply:\n{stderr}");
+    let (code, stdout, stderr) = run(&["diff"]);
+    assert_eq!(code, 0, "diff after apply must be clean:\n{stdout}\n{stderr}");
+
+    std::fs::write(&spec, text.replace("replicas: 1}", "replicas: 2}")).unwrap();
+    let (code, stdout, _) = run(&["diff"]);
+    assert_eq!(code, 1, "{stdout}");
+    let changed: Vec<&str> = stdout.lines().filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---")).collect();
+    assert_eq!(changed, ["-  replicas: 1", "+  replicas: 2"], "exactly the edit:\n{stdout}");
+    let (code, _, stderr) = run(&["apply", "--yes"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run(&["diff"]).0, 0);
+
+    // An image that does not exist: reported with the pod and the reason.
+    let templates = dir.path().join("templates/workspace");
+    std::fs::create_dir_all(&templates).unwrap();
+    let pools = std::fs::read_to_string(crate::common::root().join("templates/workspace/agent-pools.yaml.j2")).unwrap();
+    let broken = pools.replace(
+        r#"image: {{ image("prefect-kubernetes") | tojson }}"#,
+        r#"image: "registry.invalid/cnvrgctl/none:0""#,
+    );
+    assert_ne!(broken, pools, "the agent image line moved; update this test");
+    std::fs::write(templates.join("agent-pools.yaml.j2"), broken).unwrap();
+    let (code, _, stderr) = run(&["apply", "--yes", "--templates", dir.path().join("templates").to_str().unwrap(), "--failure-grace", "20s"]);
+    cleanup();
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("ErrImagePull") || stderr.contains("ImagePullBackOff"), "{stderr}");
+    assert!(stderr.contains("cnvrgctl-e2e-ws-agent-default"), "{stderr}");
+}

@@ -8,6 +8,15 @@
 //! cluster; tests steer it through this handle: state, request and write
 //! logs, per-object behaviours and injected faults.
 
+// Nested `if let`s read better here than let-chains; the apply and controller
+// entry points take the many values a request carries.
+#![allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)]
+
 mod apply;
 mod controller;
 mod defaults;
@@ -44,7 +53,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { ready_after: Duration::from_millis(50), crd_discovery_lag: Duration::from_millis(100), nodes: 2 }
+        Options {
+            ready_after: Duration::from_millis(50),
+            crd_discovery_lag: Duration::from_millis(100),
+            nodes: 2,
+        }
     }
 }
 
@@ -129,9 +142,13 @@ impl TestServer {
 
     pub fn start_with(options: Options) -> TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let port = listener.local_addr().expect("local addr").port();
-        let shared = Arc::new(Shared { state: Mutex::new(State::new(options)) });
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(options)),
+        });
         controller::bootstrap(&mut shared.lock());
         let (tx, rx) = tokio::sync::oneshot::channel();
         let s = shared.clone();
@@ -145,7 +162,8 @@ impl TestServer {
                     .build()
                     .expect("tokio runtime");
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     tokio::spawn(controller::run(s.clone()));
                     server::serve(listener, s, rx).await;
                 });
@@ -155,7 +173,14 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, kubeconfig_yaml(port)).expect("write kubeconfig");
-        TestServer { shared, port, _dir: dir, kubeconfig, shutdown: Some(tx), thread: Some(thread) }
+        TestServer {
+            shared,
+            port,
+            _dir: dir,
+            kubeconfig,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
     }
 
     /// A kubeconfig with one context, `testserver`, current.
@@ -173,7 +198,13 @@ impl TestServer {
     }
 
     /// An object as a client would read it at `api_version`.
-    pub fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
         let st = self.state();
         let def = st.registry.by_kind(api_version, kind)?.clone();
         st.get(&def, namespace.unwrap_or_default(), name).ok()
@@ -182,22 +213,37 @@ impl TestServer {
     /// Objects of a kind, in one namespace or all (with `apiVersion`/`kind` set).
     pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         let st = self.state();
-        let Some(def) = st.registry.by_kind(api_version, kind).cloned() else { return vec![] };
-        st.store.list(&def.gr(), namespace).into_iter().map(|s| State::present(&def, &s.obj)).collect()
+        let Some(def) = st.registry.by_kind(api_version, kind).cloned() else {
+            return vec![];
+        };
+        st.store
+            .list(&def.gr(), namespace)
+            .into_iter()
+            .map(|s| State::present(&def, &s.obj))
+            .collect()
     }
 
     fn def_for(st: &State, object: &Value) -> resources::ResourceDef {
         let av = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();
-        st.registry.by_kind(av, kind).cloned().unwrap_or_else(|| panic!("testserver: no resource for {av} {kind}"))
+        st.registry
+            .by_kind(av, kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("testserver: no resource for {av} {kind}"))
     }
 
     /// Server-side apply as `manager`, forcing conflicts (sets up "foreign" owners).
     pub fn apply_as(&self, manager: &str, object: Value) -> Value {
         let mut st = self.state();
         let def = Self::def_for(&st, &object);
-        let ns = object["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let mut ctx = Ctx::client(manager);
         ctx.force = true;
         st.apply(&def, &ns, &name, object, apply::Sub::Main, &ctx)
@@ -208,8 +254,14 @@ impl TestServer {
     pub fn create(&self, object: Value) {
         let mut st = self.state();
         let def = Self::def_for(&st, &object);
-        let ns = object["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if let Err(e) = st.create(&def, &ns, object, &Ctx::client("kubectl-create")) {
             panic!("testserver: create {name}: {}", e.message);
         }
@@ -218,8 +270,16 @@ impl TestServer {
     /// Deletes like `kubectl delete` (background propagation; finalizers honoured).
     pub fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
         let mut st = self.state();
-        let Some(def) = st.registry.by_kind(api_version, kind).cloned() else { return };
-        let _ = st.delete(&def, namespace.unwrap_or_default(), name, None, &Ctx::client("kubectl"));
+        let Some(def) = st.registry.by_kind(api_version, kind).cloned() else {
+            return;
+        };
+        let _ = st.delete(
+            &def,
+            namespace.unwrap_or_default(),
+            name,
+            None,
+            &Ctx::client("kubectl"),
+        );
     }
 
     /// Every request, in arrival order.

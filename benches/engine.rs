@@ -1,0 +1,140 @@
+//! Engine benchmark against the in-process test API server: `diff` and
+//! `apply` of 1, 10 and 100 workspace tenants (plus an infra scope with
+//! monitoring), first install and no-change re-run, and apply at concurrency
+//! 1 vs 8 with 5 ms of latency on every write. Before timing, it prints the API
+//! requests per object of each phase.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cnvrgctl::apply::{self, Event, Observer, Options};
+use cnvrgctl::kube::Cluster;
+use cnvrgctl::manifest::{Manifest, Scope};
+use cnvrgctl::plan::Plan;
+use cnvrgctl::render::{SecretInputs, Templates};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use testserver::{Fault, FaultKind, FaultTarget, TestServer};
+
+struct Silent;
+impl Observer for Silent {
+    fn event(&self, _: Event) {}
+}
+
+fn cluster_with(tenants: usize) -> String {
+    let mut s = String::from(
+        "apiVersion: cnvrgctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: bench\nspec:\n  profile: dev\n  ingress: {type: nodeport}\n  infra:\n    monitoring: {enabled: true}\n    logging: {enabled: true}\n  tenants:\n",
+    );
+    for i in 0..tenants {
+        s.push_str(&format!(
+            "    - name: ws-{i}\n      type: workspace\n      workspace:\n        agentPools:\n          - name: default\n            replicas: 2\n          - name: gpu\n"
+        ));
+    }
+    s
+}
+
+struct Input {
+    manifests: Vec<Manifest>,
+    plan: Plan,
+    scopes: Vec<Scope>,
+}
+
+fn input(tenants: usize) -> Input {
+    let spec = cnvrgctl::spec::load_from(Path::new("bench/cluster.yaml"), cluster_with(tenants), vec![])
+        .expect("bench spec loads");
+    let manifests =
+        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).expect("renders");
+    let plan = cnvrgctl::plan::build(&manifests).expect("plans");
+    let scopes = std::iter::once(Scope::Infra)
+        .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
+        .collect();
+    Input { manifests, plan, scopes }
+}
+
+fn server() -> TestServer {
+    TestServer::start_with(testserver::Options {
+        ready_after: Duration::ZERO,
+        crd_discovery_lag: Duration::from_millis(10),
+        ..testserver::Options::default()
+    })
+}
+
+/// observe + run; the requests it took.
+async fn apply(server: &TestServer, input: &Input, concurrency: usize) -> u64 {
+    let cluster = Arc::new(Cluster::connect(Some(server.kubeconfig()), None).await.expect("connects"));
+    let options = Options { concurrency, ..Options::default() };
+    let observed = apply::observe(&cluster, &input.manifests, &input.plan, &input.scopes, &options)
+        .await
+        .expect("observes");
+    apply::run(cluster.clone(), &input.manifests, &input.plan, &observed, &options, &Silent)
+        .await
+        .expect("applies");
+    cluster.requests().total()
+}
+
+async fn diff(server: &TestServer, input: &Input) -> u64 {
+    let cluster = Cluster::connect(Some(server.kubeconfig()), None).await.expect("connects");
+    let options = Options { dry_run_creates: true, ..Options::default() };
+    apply::observe(&cluster, &input.manifests, &input.plan, &input.scopes, &options)
+        .await
+        .expect("observes");
+    cluster.requests().total()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sizes = [1usize, 10, 100];
+    let inputs: Vec<(usize, Input)> = sizes.iter().map(|&n| (n, input(n))).collect();
+    for (n, input) in &inputs {
+        let server = server();
+        let objects = input.manifests.len() as f64;
+        let first = rt.block_on(apply(&server, input, 8));
+        let again = rt.block_on(apply(&server, input, 8));
+        let writes = server.writes().len();
+        server.clear_log();
+        let _ = rt.block_on(apply(&server, input, 8));
+        let rerun_writes = server.writes().len();
+        let d = rt.block_on(diff(&server, input));
+        eprintln!(
+            "{n:>3} tenants, {objects} objects: first install {first} requests ({:.2}/object, {writes} writes); re-run {again} requests ({:.2}/object, {rerun_writes} writes); diff {d} requests ({:.2}/object)",
+            first as f64 / objects,
+            again as f64 / objects,
+            d as f64 / objects,
+        );
+    }
+
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (n, input) in &inputs {
+        group.bench_function(BenchmarkId::new("apply_first_install", n), |b| {
+            b.iter_batched(server, |s| rt.block_on(apply(&s, input, 8)), BatchSize::PerIteration)
+        });
+        let installed = server();
+        rt.block_on(apply(&installed, input, 8));
+        group.bench_function(BenchmarkId::new("apply_no_change", n), |b| {
+            b.iter(|| rt.block_on(apply(&installed, input, 8)))
+        });
+        group.bench_function(BenchmarkId::new("diff_no_change", n), |b| {
+            b.iter(|| rt.block_on(diff(&installed, input)))
+        });
+    }
+    // Independent objects must scale with --concurrency: 5 ms per write.
+    let (_, ten) = &inputs[1];
+    for concurrency in [1usize, 8] {
+        group.bench_function(BenchmarkId::new("apply_first_install_5ms_latency_10_tenants_concurrency", concurrency), |b| {
+            b.iter_batched(
+                || {
+                    let s = server();
+                    s.inject(Fault::new(FaultTarget::method("PATCH"), FaultKind::Delay(Duration::from_millis(5))).times(u32::MAX));
+                    s
+                },
+                |s| rt.block_on(apply(&s, ten, concurrency)),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
