@@ -40,15 +40,24 @@ struct Input {
 }
 
 fn input(tenants: usize) -> Input {
-    let spec = cnvrgctl::spec::load_from(Path::new("bench/cluster.yaml"), cluster_with(tenants), vec![])
-        .expect("bench spec loads");
+    let spec = cnvrgctl::spec::load_from(
+        Path::new("bench/cluster.yaml"),
+        cluster_with(tenants),
+        vec![],
+    )
+    .expect("bench spec loads");
     let manifests =
-        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).expect("renders");
+        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .expect("renders");
     let plan = cnvrgctl::plan::build(&manifests).expect("plans");
     let scopes = std::iter::once(Scope::Infra)
         .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
         .collect();
-    Input { manifests, plan, scopes }
+    Input {
+        manifests,
+        plan,
+        scopes,
+    }
 }
 
 fn server() -> TestServer {
@@ -61,28 +70,63 @@ fn server() -> TestServer {
 
 /// observe + run; the requests it took.
 async fn apply(server: &TestServer, input: &Input, concurrency: usize) -> u64 {
-    let cluster = Arc::new(Cluster::connect(Some(server.kubeconfig()), None).await.expect("connects"));
-    let options = Options { concurrency, ..Options::default() };
-    let observed = apply::observe(&cluster, &input.manifests, &input.plan, &input.scopes, &options)
-        .await
-        .expect("observes");
-    apply::run(cluster.clone(), &input.manifests, &input.plan, &observed, &options, &Silent)
-        .await
-        .expect("applies");
+    let cluster = Arc::new(
+        Cluster::connect(Some(server.kubeconfig()), None)
+            .await
+            .expect("connects"),
+    );
+    let options = Options {
+        concurrency,
+        ..Options::default()
+    };
+    let observed = apply::observe(
+        &cluster,
+        &input.manifests,
+        &input.plan,
+        &input.scopes,
+        &options,
+    )
+    .await
+    .expect("observes");
+    apply::run(
+        cluster.clone(),
+        &input.manifests,
+        &input.plan,
+        &observed,
+        &options,
+        &Silent,
+    )
+    .await
+    .expect("applies");
     cluster.requests().total()
 }
 
 async fn diff(server: &TestServer, input: &Input) -> u64 {
-    let cluster = Cluster::connect(Some(server.kubeconfig()), None).await.expect("connects");
-    let options = Options { dry_run_creates: true, ..Options::default() };
-    apply::observe(&cluster, &input.manifests, &input.plan, &input.scopes, &options)
+    let cluster = Cluster::connect(Some(server.kubeconfig()), None)
         .await
-        .expect("observes");
+        .expect("connects");
+    let options = Options {
+        dry_run_creates: true,
+        ..Options::default()
+    };
+    apply::observe(
+        &cluster,
+        &input.manifests,
+        &input.plan,
+        &input.scopes,
+        &options,
+    )
+    .await
+    .expect("observes");
     cluster.requests().total()
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let sizes = [1usize, 10, 100];
     let inputs: Vec<(usize, Input)> = sizes.iter().map(|&n| (n, input(n))).collect();
     for (n, input) in &inputs {
@@ -104,10 +148,16 @@ fn bench(c: &mut Criterion) {
     }
 
     let mut group = c.benchmark_group("engine");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     for (n, input) in &inputs {
         group.bench_function(BenchmarkId::new("apply_first_install", n), |b| {
-            b.iter_batched(server, |s| rt.block_on(apply(&s, input, 8)), BatchSize::PerIteration)
+            b.iter_batched(
+                server,
+                |s| rt.block_on(apply(&s, input, 8)),
+                BatchSize::PerIteration,
+            )
         });
         let installed = server();
         rt.block_on(apply(&installed, input, 8));
@@ -121,17 +171,29 @@ fn bench(c: &mut Criterion) {
     // Independent objects must scale with --concurrency: 5 ms per write.
     let (_, ten) = &inputs[1];
     for concurrency in [1usize, 8] {
-        group.bench_function(BenchmarkId::new("apply_first_install_5ms_latency_10_tenants_concurrency", concurrency), |b| {
-            b.iter_batched(
-                || {
-                    let s = server();
-                    s.inject(Fault::new(FaultTarget::method("PATCH"), FaultKind::Delay(Duration::from_millis(5))).times(u32::MAX));
-                    s
-                },
-                |s| rt.block_on(apply(&s, ten, concurrency)),
-                BatchSize::PerIteration,
-            )
-        });
+        group.bench_function(
+            BenchmarkId::new(
+                "apply_first_install_5ms_latency_10_tenants_concurrency",
+                concurrency,
+            ),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let s = server();
+                        s.inject(
+                            Fault::new(
+                                FaultTarget::method("PATCH"),
+                                FaultKind::Delay(Duration::from_millis(5)),
+                            )
+                            .times(u32::MAX),
+                        );
+                        s
+                    },
+                    |s| rt.block_on(apply(&s, ten, concurrency)),
+                    BatchSize::PerIteration,
+                )
+            },
+        );
     }
     group.finish();
 }

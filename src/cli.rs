@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "cnvrgctl",
     version,
+    args_override_self = true,
     about = "Install and keep an MLOps platform (cnvrg control planes, Prefect workspaces) on Kubernetes",
     after_help = "Exit codes: 0 success; 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 130 interrupted."
 )]
@@ -107,9 +108,9 @@ pub struct DiffArgs {
     /// Show Secret values instead of `***`.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Lines of context around each change.
-    #[arg(long, default_value_t = 3)]
-    pub context: usize,
+    /// Lines of context around each change (like `diff -U`).
+    #[arg(long, short = 'U', value_name = "LINES", default_value_t = 3)]
+    pub unified: usize,
 }
 
 #[derive(Debug, Args)]

@@ -88,7 +88,12 @@ impl std::ops::Deref for Feed {
 
 impl FeedState {
     fn take(&self, seen: Seen, fresh: &mut Option<HashMap<String, Value>>) {
-        let name = |o: &Value| o["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = |o: &Value| {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
         match seen {
             Seen::Restarted => *fresh = Some(HashMap::new()),
             Seen::Applied(o) => {
@@ -98,7 +103,10 @@ impl FeedState {
                         f.insert(name(&o), o);
                     }
                     None => {
-                        self.objects.lock().expect("not poisoned").insert(name(&o), o);
+                        self.objects
+                            .lock()
+                            .expect("not poisoned")
+                            .insert(name(&o), o);
                     }
                 }
             }
@@ -117,11 +125,20 @@ impl FeedState {
     }
 
     fn get(&self, name: &str) -> Option<Value> {
-        self.objects.lock().expect("not poisoned").get(name).cloned()
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .get(name)
+            .cloned()
     }
 
     fn all(&self) -> Vec<Value> {
-        self.objects.lock().expect("not poisoned").values().cloned().collect()
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn synced(&self) -> bool {

@@ -555,7 +555,9 @@ async fn resolved(cluster: &Cluster, target: &Target) -> Option<Resource> {
     }
 }
 
-/// `Kind.group` and namespaces of a scope's desired members.
+/// `Kind.group` and namespaces of a scope's members after this run: the
+/// desired ones and those kept although they left the spec (so a later run
+/// with `--prune-volumes` still finds them).
 fn members_of(
     manifests: &[Manifest],
     observed: &Observed,
@@ -577,6 +579,16 @@ fn members_of(
         });
         if let Some(ns) = m.namespace() {
             namespaces.insert(ns.to_string());
+        }
+    }
+    for p in observed
+        .prune
+        .iter()
+        .filter(|p| p.kept.is_some() && &p.change.scope == scope)
+    {
+        kinds.insert(p.resource.group_kind());
+        if let Some(ns) = &p.change.namespace {
+            namespaces.insert(ns.clone());
         }
     }
     (kinds, namespaces)

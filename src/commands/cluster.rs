@@ -72,7 +72,7 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
         OutputFormat::Text => {
             printer.lines(&diff::summary(&changes))?;
             for change in &changed {
-                printer.lines(&diff::hunks(change, args.context))?;
+                printer.lines(&diff::hunks(change, args.unified))?;
             }
             for p in observed.prune.iter().filter(|p| p.kept.is_some()) {
                 printer.info(&format!(

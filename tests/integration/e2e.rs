@@ -154,7 +154,14 @@ spec:
     let cleanup = || {
         kubectl(
             &kubeconfig,
-            &["delete", "namespace", "cnvrgctl-e2e-infra", "cnvrgctl-e2e-ws", "--wait=false", "--ignore-not-found"],
+            &[
+                "delete",
+                "namespace",
+                "cnvrgctl-e2e-infra",
+                "cnvrgctl-e2e-ws",
+                "--wait=false",
+                "--ignore-not-found",
+            ],
         );
     };
 
@@ -163,13 +170,23 @@ spec:
     let (code, _, stderr) = run(&["apply", "--yes"]);
     assert_eq!(code, 0, "apply:\n{stderr}");
     let (code, stdout, stderr) = run(&["diff"]);
-    assert_eq!(code, 0, "diff after apply must be clean:\n{stdout}\n{stderr}");
+    assert_eq!(
+        code, 0,
+        "diff after apply must be clean:\n{stdout}\n{stderr}"
+    );
 
     std::fs::write(&spec, text.replace("replicas: 1}", "replicas: 2}")).unwrap();
     let (code, stdout, _) = run(&["diff"]);
     assert_eq!(code, 1, "{stdout}");
-    let changed: Vec<&str> = stdout.lines().filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---")).collect();
-    assert_eq!(changed, ["-  replicas: 1", "+  replicas: 2"], "exactly the edit:\n{stdout}");
+    let changed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
+        .collect();
+    assert_eq!(
+        changed,
+        ["-  replicas: 1", "+  replicas: 2"],
+        "exactly the edit:\n{stdout}"
+    );
     let (code, _, stderr) = run(&["apply", "--yes"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(run(&["diff"]).0, 0);
@@ -177,16 +194,32 @@ spec:
     // An image that does not exist: reported with the pod and the reason.
     let templates = dir.path().join("templates/workspace");
     std::fs::create_dir_all(&templates).unwrap();
-    let pools = std::fs::read_to_string(crate::common::root().join("templates/workspace/agent-pools.yaml.j2")).unwrap();
+    let pools = std::fs::read_to_string(
+        crate::common::root().join("templates/workspace/agent-pools.yaml.j2"),
+    )
+    .unwrap();
     let broken = pools.replace(
         r#"image: {{ image("prefect-kubernetes") | tojson }}"#,
         r#"image: "registry.invalid/cnvrgctl/none:0""#,
     );
-    assert_ne!(broken, pools, "the agent image line moved; update this test");
+    assert_ne!(
+        broken, pools,
+        "the agent image line moved; update this test"
+    );
     std::fs::write(templates.join("agent-pools.yaml.j2"), broken).unwrap();
-    let (code, _, stderr) = run(&["apply", "--yes", "--templates", dir.path().join("templates").to_str().unwrap(), "--failure-grace", "20s"]);
+    let (code, _, stderr) = run(&[
+        "apply",
+        "--yes",
+        "--templates",
+        dir.path().join("templates").to_str().unwrap(),
+        "--failure-grace",
+        "20s",
+    ]);
     cleanup();
     assert_eq!(code, 5, "{stderr}");
-    assert!(stderr.contains("ErrImagePull") || stderr.contains("ImagePullBackOff"), "{stderr}");
+    assert!(
+        stderr.contains("ErrImagePull") || stderr.contains("ImagePullBackOff"),
+        "{stderr}"
+    );
     assert!(stderr.contains("cnvrgctl-e2e-ws-agent-default"), "{stderr}");
 }

@@ -1278,7 +1278,11 @@ impl Controller {
     /// with no operator running).
     fn operators(&mut self, st: &mut State) {
         for plural in ["prometheuses", "alertmanagers"] {
-            let kind = if plural == "prometheuses" { "Prometheus" } else { "Alertmanager" };
+            let kind = if plural == "prometheuses" {
+                "Prometheus"
+            } else {
+                "Alertmanager"
+            };
             for cr in Self::objects(st, "monitoring.coreos.com", plural) {
                 let generation = generation(&cr);
                 if deleting(&cr) || cr["status"]["observedGeneration"] == generation {
@@ -1286,7 +1290,9 @@ impl Controller {
                 }
                 let behavior = Self::behavior(st, kind, &ns_of(&cr), &name_of(&cr))
                     .unwrap_or_else(|| Self::default_behavior(st));
-                let Behavior::Ready { after } = behavior else { continue };
+                let Behavior::Ready { after } = behavior else {
+                    continue;
+                };
                 let start = self.seen(st, &uid_of(&cr), generation).0;
                 if !self.due(start, after) {
                     continue;
@@ -1301,7 +1307,14 @@ impl Controller {
                     "replicas": replicas, "availableReplicas": replicas, "updatedReplicas": replicas,
                     "conditions": [condition("Available"), condition("Reconciled")],
                 });
-                self.set_status(st, "monitoring.coreos.com", plural, &cr, status, "prometheus-operator");
+                self.set_status(
+                    st,
+                    "monitoring.coreos.com",
+                    plural,
+                    &cr,
+                    status,
+                    "prometheus-operator",
+                );
             }
         }
     }
