@@ -52,7 +52,8 @@ impl Observer for Progress {
             Event::Applying { object, op } => self.line(op.as_str(), &object, None),
             Event::Waiting { object, why } => self.line("waiting", &object, Some(&why)),
             Event::Ready { object, .. } => self.line("ready", &object, None),
-            Event::Failed { object, why } => self.line("failed", &object, Some(&why)),
+            // The full story (log tails, events) comes with the final report.
+            Event::Failed { object, why } => self.line("failed", &object, why.lines().next()),
             Event::Pruned { object } => self.line("pruned", &object, None),
             Event::Kept { object, why } => self.line("kept", &object, Some(&why)),
         }

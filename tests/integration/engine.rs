@@ -130,6 +130,23 @@ impl Env {
     }
 }
 
+/// Waits add at most one watch per (kind, namespace) in one run.
+fn one_watch_per_kind_and_namespace(requests: &[testserver::Request]) {
+    let mut watches: Vec<(Option<String>, Option<String>)> = requests
+        .iter()
+        .filter(|r| r.verb == Verb::Watch)
+        .map(|r| (r.resource.clone(), r.namespace.clone()))
+        .collect();
+    let total = watches.len();
+    watches.sort();
+    watches.dedup();
+    assert_eq!(
+        total,
+        watches.len(),
+        "one watch per kind and namespace: {watches:?}"
+    );
+}
+
 /// Index of the first write of `kind`/`name`.
 fn first_write(writes: &[Write], kind: &str, name: &str) -> usize {
     writes
@@ -138,8 +155,11 @@ fn first_write(writes: &[Write], kind: &str, name: &str) -> usize {
         .unwrap_or_else(|| panic!("no write of {kind}/{name} in {writes:#?}"))
 }
 
+/// The command's stderr, also echoed (shown with `--nocapture` or on failure).
 fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("{text}");
+    text
 }
 
 #[test]
@@ -161,8 +181,12 @@ fn fresh_install_reaches_ready_in_dependency_order() {
             .is_none()
     );
 
+    one_watch_per_kind_and_namespace(&env.server.requests());
+    let mut writes = env.writes();
+    env.server.clear_log();
     env.apply(&[]).assert().success();
-    let writes = env.writes();
+    one_watch_per_kind_and_namespace(&env.server.requests());
+    writes.extend(env.writes());
     let before = |a: (&str, &str), b: (&str, &str)| {
         assert!(
             first_write(&writes, a.0, a.1) < first_write(&writes, b.0, b.1),
@@ -236,6 +260,39 @@ fn fresh_install_reaches_ready_in_dependency_order() {
     assert!(
         kinds.contains("Deployment.apps") && kinds.contains("Secret"),
         "{kinds}"
+    );
+}
+
+#[test]
+fn custom_resources_wait_until_discovery_serves_their_kind() {
+    let server = TestServer::start_with(testserver::Options {
+        crd_discovery_lag: std::time::Duration::from_millis(1500),
+        ..testserver::Options::default()
+    });
+    let env = Env::with_server(SPEC, server);
+    env.cnvrgctl(&["install", "infra", "--yes"])
+        .assert()
+        .success();
+    assert!(
+        env.server
+            .get(
+                "monitoring.coreos.com/v1",
+                "Prometheus",
+                Some("cnvrg-infra"),
+                "infra"
+            )
+            .is_some()
+    );
+    let misses: Vec<String> = env
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.resource.as_deref() == Some("prometheuses") && r.status == 404)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        misses.is_empty(),
+        "no request for a kind not served yet: {misses:?}"
     );
 }
 
