@@ -230,7 +230,19 @@ pub async fn observe(
                             .map_err(|e| e.to_string())?,
                         _ => None,
                     };
-                    decide(cluster, m, i, resource, &set, live, external, options).await
+                    let can_dry_run = resource.is_some() && !in_missing_namespace;
+                    decide(
+                        cluster,
+                        m,
+                        i,
+                        resource,
+                        &set,
+                        live,
+                        external,
+                        can_dry_run,
+                        options,
+                    )
+                    .await
                 }
             },
         )
@@ -390,6 +402,7 @@ async fn decide(
     set: &ApplySet,
     live: Option<Value>,
     external: bool,
+    can_dry_run: bool,
     options: &Options,
 ) -> Result<Target, String> {
     let scope = &m.origin.scope;

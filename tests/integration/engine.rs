@@ -563,6 +563,64 @@ fn failed_migration_job_fails_fast_with_its_log_tail() {
 }
 
 #[test]
+fn a_completed_job_whose_template_changed_runs_again() {
+    let env = Env::new(CNVRG_SPEC);
+    env.apply(&[]).assert().success();
+    let first = env
+        .server
+        .get("batch/v1", "Job", Some("cnvrg-team-a"), "migrate")
+        .unwrap();
+    assert_eq!(first["status"]["succeeded"], 1);
+    env.server.clear_log();
+    env.apply(&[]).assert().success();
+    assert!(
+        env.writes().is_empty(),
+        "an unchanged completed Job is kept"
+    );
+
+    env.write_spec(&CNVRG_SPEC.replace(
+        "      type: cnvrg\n",
+        "      type: cnvrg\n      cnvrg:\n        appImage: docker.io/cnvrg/app:v4.8.3\n",
+    ));
+    let out = env
+        .cnvrgctl(&["diff"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("Job") && l.contains("migrate") && l.ends_with("replace")),
+        "{stdout}"
+    );
+    env.apply(&[]).assert().success();
+    let second = env
+        .server
+        .get("batch/v1", "Job", Some("cnvrg-team-a"), "migrate")
+        .unwrap();
+    assert_ne!(
+        second["metadata"]["uid"], first["metadata"]["uid"],
+        "a new Job"
+    );
+    assert_eq!(second["status"]["succeeded"], 1);
+    let jobs: Vec<(WriteOp, String)> = env
+        .writes()
+        .into_iter()
+        .filter(|w| w.kind == "Job")
+        .map(|w| (w.op, w.name))
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            (WriteOp::Delete, "migrate".to_string()),
+            (WriteOp::Create, "migrate".to_string())
+        ]
+    );
+}
+
+#[test]
 fn server_errors_throttling_and_dropped_watches_are_survived() {
     let env = Env::new(SPEC);
     env.server
