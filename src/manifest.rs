@@ -19,6 +19,9 @@ pub mod keys {
     /// Comma-separated components (`postgres`, `infra/prometheus-operator`) an
     /// object waits for; read by the planner.
     pub const DEPENDS_ON: &str = "cnvrgctl.io/depends-on";
+    /// Hash of the body cnvrgctl last applied (its bookkeeping: hidden in
+    /// diffs).
+    pub const APPLIED_HASH: &str = "cnvrgctl.io/applied-hash";
 }
 
 /// The value `managed-by` carries.

@@ -390,6 +390,7 @@ impl Ctx<'_> {
         let namespace = target.body["metadata"]["namespace"].as_str();
         // Unchanged and already ready: nothing to do, no request.
         if target.change.op == Op::Unchanged
+            && !target.refresh
             && let Some(live) = &target.live
             && self.waiter.check(live).await.is_ready()
         {
@@ -399,7 +400,7 @@ impl Ctx<'_> {
             });
             return (State::Done, None);
         }
-        if target.change.op != Op::Unchanged {
+        if target.change.op != Op::Unchanged || target.refresh {
             if let Err(e) = self.ensure_parent(target, &resource).await {
                 return fail(describe(&e));
             }

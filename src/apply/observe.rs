@@ -32,6 +32,10 @@ pub struct Target {
     pub change: Change,
     /// Outside the selected scopes: only waited for, never written.
     pub external: bool,
+    /// Unchanged in content, but the live object's applied-hash is stale
+    /// (a template change the server's defaults absorb): applied again so the
+    /// next run can tell it is unchanged without asking the server.
+    pub refresh: bool,
 }
 
 /// A live member that left the spec.
@@ -414,6 +418,7 @@ async fn decide(
         live: live.clone(),
         change,
         external,
+        refresh: false,
     };
     if external {
         return match &live {

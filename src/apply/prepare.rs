@@ -18,8 +18,7 @@ use crate::inventory::ApplySet;
 use crate::manifest::keys;
 use crate::render::GENERATED;
 
-/// Annotation holding the hash of the applied body.
-pub const APPLIED_HASH: &str = "cnvrgctl.io/applied-hash";
+use crate::manifest::keys::APPLIED_HASH;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 

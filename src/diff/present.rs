@@ -124,9 +124,24 @@ pub fn hunks(change: &Change, context: usize) -> Vec<Line> {
     if change.op == Op::Unchanged {
         return Vec::new();
     }
+    // cnvrgctl's own bookkeeping changes with every edit: not worth a line.
     let yaml = |side: &Option<serde_json::Value>| {
         side.as_ref()
-            .map(crate::yaml::to_string)
+            .map(|object| {
+                let mut object = object.clone();
+                if let Some(a) = object
+                    .pointer_mut("/metadata/annotations")
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    a.remove(crate::manifest::keys::APPLIED_HASH);
+                    if a.is_empty() {
+                        object["metadata"]
+                            .as_object_mut()
+                            .map(|m| m.remove("annotations"));
+                    }
+                }
+                crate::yaml::to_string(&object)
+            })
             .unwrap_or_default()
     };
     let (before, after) = (yaml(&change.before), yaml(&change.after));
