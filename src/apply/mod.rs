@@ -223,7 +223,7 @@ pub async fn run(
         }
     }
     let receivers: Vec<watch::Receiver<State>> = states.iter().map(|(_, rx)| rx.clone()).collect();
-    let parents: Vec<(Scope, OnceCell<()>)> = observed
+    let parents: Vec<(Scope, OnceCell<BTreeSet<String>>)> = observed
         .inventories
         .iter()
         .map(|inv| (inv.set.scope.clone(), OnceCell::new()))
@@ -347,9 +347,10 @@ pub async fn run(
         .await?;
     }
     // The inventories now list exactly what is there.
-    for inv in &observed.inventories {
+    for (inv, (_, written)) in observed.inventories.iter().zip(&parents) {
         let (kinds, namespaces) = members_of(manifests, observed, &inv.set.scope);
-        if !inv.exists || inv.live_kinds != kinds {
+        let current = written.get().unwrap_or(&inv.live_kinds);
+        if *current != kinds || (!inv.exists && written.get().is_none()) {
             apply_parent(&cluster, &inv.set, &kinds, &namespaces).await?;
         }
     }
@@ -365,7 +366,8 @@ struct Ctx<'a> {
     observer: &'a dyn Observer,
     waiter: &'a Waiter,
     writes: &'a Semaphore,
-    parents: &'a [(Scope, OnceCell<()>)],
+    /// Per scope, the kinds its parent was written with during this run.
+    parents: &'a [(Scope, OnceCell<BTreeSet<String>>)],
     deadline: Instant,
 }
 
@@ -537,7 +539,8 @@ impl Ctx<'_> {
         cell.get_or_try_init(|| async {
             let (mut kinds, namespaces) = members_of(self.manifests, self.observed, &inv.set.scope);
             kinds.extend(inv.live_kinds.iter().cloned());
-            apply_parent(self.cluster, &inv.set, &kinds, &namespaces).await
+            apply_parent(self.cluster, &inv.set, &kinds, &namespaces).await?;
+            Ok(kinds)
         })
         .await
         .map(|_| ())
