@@ -12,7 +12,6 @@ pub mod prepare;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -210,7 +209,7 @@ pub async fn run(
     let deadline = started + options.timeout;
     let waiter = Waiter::new(cluster.clone(), options.failure_grace);
     let writes = Semaphore::new(options.concurrency.max(1));
-    let stop = AtomicBool::new(false);
+    // Set when an object fails: nothing new starts, waits in flight end.
     let (stopped_tx, stopped_rx) = watch::channel(false);
     let mut states: Vec<(watch::Sender<State>, watch::Receiver<State>)> = (0..manifests.len())
         .map(|_| watch::channel(State::Pending))
@@ -251,7 +250,6 @@ pub async fn run(
                 .collect();
             let tx = &states[target.index].0;
             let ctx = &ctx;
-            let stop = &stop;
             let stopped_tx = &stopped_tx;
             let mut stopped = stopped_rx.clone();
             async move {
@@ -266,7 +264,7 @@ pub async fn run(
                             return (State::Skipped, None);
                         }
                     }
-                    if stop.load(Ordering::SeqCst) {
+                    if *stopped.borrow() {
                         return (State::Skipped, None);
                     }
                     tokio::select! {
@@ -276,7 +274,6 @@ pub async fn run(
                 }
                 .await;
                 if result.0 == State::Failed {
-                    stop.store(true, Ordering::SeqCst);
                     stopped_tx.send_replace(true);
                 }
                 tx.send_replace(result.0);

@@ -432,11 +432,14 @@ async fn decide(
         };
     }
     let Some(live_object) = &live else {
-        let after = match (&resource, options.dry_run_creates) {
-            (Some(r), true) => cluster
+        // `diff` asks the server what it would create (which also runs its
+        // validation and admission); where it cannot yet (a namespace or a
+        // kind this run creates first), the body is what will be sent.
+        let after = match &resource {
+            Some(r) if can_dry_run && options.dry_run_creates => cluster
                 .apply(r, &body, true, options.force_conflicts)
                 .await
-                .unwrap_or_else(|_| body.clone()),
+                .map_err(|e| super::describe(&e))?,
             _ => body.clone(),
         };
         return Ok(target(diff::compare(scope, None, &after)));

@@ -748,6 +748,29 @@ fn diff_on_an_empty_cluster_lists_creates_and_masks_secrets() {
             "secret leaked: {leak}"
         );
     }
+    // The same as JSON, masked too.
+    let out = env
+        .cnvrgctl(&["diff", "-o", "json"])
+        .env("TEST_REGISTRY_PASSWORD", "hunter2-very-secret")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let changes: Value = serde_json::from_slice(&out.stdout).expect("diff -o json is JSON");
+    let secret = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "Secret" && c["name"] == "cnvrg-registry")
+        .expect("the pull secret is listed");
+    assert_eq!(secret["op"], "create");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2-very-secret"));
+    // --show-secrets reveals them.
+    env.cnvrgctl(&["diff", "--show-secrets"])
+        .env("TEST_REGISTRY_PASSWORD", "hunter2-very-secret")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("hunter2-very-secret"));
     assert!(env.writes().is_empty(), "diff writes nothing");
 }
 
