@@ -90,6 +90,27 @@ pub enum Command {
     /// Install one part of the platform.
     #[command(subcommand)]
     Install(InstallCommand),
+    /// How each component of each scope is doing on the cluster (exit 0 when
+    /// everything is ready, 5 when something is not).
+    Status(StatusArgs),
+    /// The tenants of the spec and of the cluster.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Every tenant in the spec and on the cluster: type, namespace, health, age.
+    List(SpecArgs),
 }
 
 #[derive(Debug, Subcommand)]

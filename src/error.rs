@@ -49,6 +49,9 @@ pub enum Error {
     /// Objects failed or were not ready in time.
     #[error(transparent)]
     NotReady(crate::apply::Problem),
+    /// `status` found components not ready (not an error: an exit code).
+    #[error("{0} component(s) not ready")]
+    NotReadyYet(usize),
     /// `diff` found changes (not an error: an exit code).
     #[error("")]
     Changes,
@@ -73,7 +76,7 @@ impl Error {
             | Error::Usage(_) => EXIT_INVALID,
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
             Error::Cluster(_) => EXIT_CLUSTER,
-            Error::NotReady(_) => EXIT_NOT_READY,
+            Error::NotReady(_) | Error::NotReadyYet(_) => EXIT_NOT_READY,
             Error::Changes => EXIT_CHANGES,
             Error::Interrupted => EXIT_INTERRUPTED,
         }

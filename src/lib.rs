@@ -19,6 +19,7 @@ pub mod plan;
 pub mod readiness;
 pub mod render;
 pub mod spec;
+pub mod status;
 pub mod ui;
 pub mod validate;
 pub mod wait;

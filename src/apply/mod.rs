@@ -19,7 +19,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{OnceCell, Semaphore, watch};
 use tokio::time::Instant;
 
-pub use observe::{Observed, Prunable, Target, observe, scope_namespace};
+pub use observe::{Observed, Prunable, Target, list_members, observe, scope_namespace};
 
 use crate::diff::Op;
 use crate::kube::{Cluster, ClusterError, Propagation, Resource};

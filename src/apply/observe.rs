@@ -312,7 +312,7 @@ fn prune_order(p: &Prunable) -> (std::cmp::Reverse<(crate::plan::Stage, usize)>,
 }
 
 /// Lists a scope's members of every kind it has had.
-async fn list_members(
+pub async fn list_members(
     cluster: &Cluster,
     set: &ApplySet,
     kinds: &BTreeSet<String>,

@@ -16,7 +16,7 @@ use crate::spec::Spec;
 use crate::ui::{Printer, Progress};
 
 /// The scopes a command acts on: the one asked for, or infra and every tenant.
-fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
+pub(super) fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
     match wanted {
         Some(text) => Ok(vec![parse_scope(text, spec)?]),
         None => Ok(std::iter::once(Scope::Infra)
@@ -25,7 +25,7 @@ fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -33,12 +33,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(Error::Stdout)
 }
 
-async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
+pub(super) async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
     let cluster = Cluster::connect(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
     Ok(Arc::new(cluster))
 }
 
-fn requests(printer: &Printer, global: &Global, cluster: &Cluster) {
+pub(super) fn requests(printer: &Printer, global: &Global, cluster: &Cluster) {
     if global.verbose > 0 {
         printer.info(&format!("{} to {}", cluster.requests(), cluster.server()));
     }

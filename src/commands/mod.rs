@@ -4,6 +4,7 @@
 //! in `cluster.rs`.
 
 mod cluster;
+mod status;
 
 use crate::cli::{Cli, Command, OutputFormat, RenderArgs, SpecArgs};
 use crate::error::Error;
@@ -23,6 +24,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Install(crate::cli::InstallCommand::Infra(args)) => {
             cluster::apply(&printer, &cli.global, Some("infra"), args)
+        }
+        Command::Status(args) => status::status(&printer, &cli.global, args),
+        Command::Tenant(crate::cli::TenantCommand::List(args)) => {
+            status::tenant_list(&printer, &cli.global, args)
         }
     }
 }

@@ -814,3 +814,101 @@ fn apply_without_yes_on_a_pipe_refuses() {
         .stderr(predicate::str::contains("pass --yes"));
     assert!(env.writes().is_empty());
 }
+
+#[test]
+fn status_reports_each_component_from_the_readiness_rules() {
+    let env = Env::new(SPEC);
+    env.server.behave(
+        Target::kind("Deployment").named("research-agent-gpu"),
+        Behavior::NeverReady(PodTrouble::ImagePullBackOff),
+    );
+    env.apply(&["--object-timeout", "3s"]).assert().code(5);
+    let out = env
+        .cnvrgctl(&["status"])
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |component: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(component))
+            .unwrap_or_else(|| panic!("no row for {component}:\n{stdout}"))
+            .to_string()
+    };
+    assert!(row("prometheus-operator").contains("Ready"), "{stdout}");
+    assert!(row("orion-server").contains("Ready"), "{stdout}");
+    let gpu = row("agent-gpu");
+    assert!(
+        gpu.contains("Progressing") && gpu.contains("ImagePullBackOff"),
+        "{gpu}"
+    );
+    assert!(
+        env.writes().iter().all(|w| w.op != WriteOp::Delete),
+        "status writes nothing"
+    );
+
+    let out = env
+        .cnvrgctl(&["status", "--scope", "infra", "-o", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["scope"] == "infra" && r["state"] == "Ready"),
+        "{rows}"
+    );
+}
+
+#[test]
+fn tenant_list_shows_spec_and_cluster_and_flags_strays() {
+    let two = SPEC.replace(
+        "  tenants:\n",
+        "  tenants:\n    - name: vision\n      type: workspace\n      workspace:\n        agentPools:\n          - {name: default}\n",
+    );
+    let env = Env::new(&two);
+    env.apply(&[]).assert().success();
+    env.write_spec(SPEC);
+    env.server.clear_log();
+    let out = env
+        .cnvrgctl(&["tenant", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let research: Vec<String> = row("research")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        &research[..4],
+        ["research", "workspace", "research", "Ready"],
+        "{stdout}"
+    );
+    assert!(row("vision").contains("not in the spec"), "{stdout}");
+    assert!(
+        stderr_of(&out)
+            .contains("tenant `vision` is on the cluster but not in the spec; nothing was deleted")
+    );
+    // A plain apply leaves the stray tenant alone.
+    env.apply(&[]).assert().success();
+    assert!(
+        env.writes()
+            .iter()
+            .all(|w| w.namespace.as_deref() != Some("vision"))
+    );
+    assert!(env.deployment("vision", "vision-orion-server").is_some());
+}

@@ -1,0 +1,230 @@
+//! The read-only cluster commands: `status` (per scope and component) and
+//! `tenant list` (the spec's tenants and the cluster's, with health and age).
+//! Both read through the scopes' inventories; neither writes.
+
+use std::collections::BTreeMap;
+
+use super::cluster::{connect, requests, runtime, scopes};
+use super::prepare;
+use crate::apply::scope_namespace;
+use crate::cli::{Global, OutputFormat, SpecArgs, StatusArgs};
+use crate::error::Error;
+use crate::inventory::ApplySet;
+use crate::kube::Cluster;
+use crate::manifest::{Manifest, Scope};
+use crate::status::{self, ComponentStatus};
+use crate::ui::Printer;
+
+/// Reads every component of `scopes`.
+async fn read(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+) -> Result<Vec<ComponentStatus>, Error> {
+    let classes = match cluster
+        .resource("storage.k8s.io/v1", "StorageClass")
+        .await?
+    {
+        Some(r) => cluster.list(&r, None, None).await?,
+        None => Vec::new(),
+    };
+    let facts = status::facts(&classes);
+    let mut out = Vec::new();
+    for scope in scopes {
+        let Some(ns) = scope_namespace(manifests, scope) else {
+            continue;
+        };
+        let (live, pods) = status::read_scope(cluster, &ApplySet::new(scope, &ns)).await?;
+        let desired: Vec<&Manifest> = manifests
+            .iter()
+            .filter(|m| &m.origin.scope == scope)
+            .collect();
+        out.extend(status::components(scope, &desired, &live, &pods, &facts));
+    }
+    Ok(out)
+}
+
+/// `cnvrgctl status`: exit 0 when every component is ready, 5 otherwise.
+pub fn status(printer: &Printer, global: &Global, args: StatusArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare(printer, &args.spec)?;
+    let scopes = scopes(&spec, args.scope.as_deref())?;
+    let rows = runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        let rows = read(&cluster, &manifests, &scopes).await;
+        requests(printer, global, &cluster);
+        rows
+    })?;
+    match global.output {
+        OutputFormat::Json => {
+            printer.out(&(serde_json::to_string_pretty(&rows).expect("serializes") + "\n"))?
+        }
+        OutputFormat::Text => {
+            let table: Vec<[String; 4]> = rows
+                .iter()
+                .map(|r| {
+                    [
+                        r.scope.clone(),
+                        r.component.clone(),
+                        r.state.to_string(),
+                        r.detail.clone(),
+                    ]
+                })
+                .collect();
+            printer.out(&columns(["SCOPE", "COMPONENT", "STATE", "DETAIL"], &table))?;
+        }
+    }
+    let not_ready = rows.iter().filter(|r| r.state != "Ready").count();
+    if not_ready > 0 {
+        return Err(Error::NotReadyYet(not_ready));
+    }
+    Ok(())
+}
+
+/// `cnvrgctl tenant list`.
+pub fn tenant_list(printer: &Printer, global: &Global, args: SpecArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare(printer, &args)?;
+    let tenant_scopes: Vec<Scope> = spec
+        .tenants
+        .iter()
+        .map(|t| Scope::Tenant(t.name.clone()))
+        .collect();
+    let (rows, installed) = runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        let installed = status::installed(&cluster).await?;
+        let rows = read(&cluster, &manifests, &tenant_scopes).await?;
+        requests(printer, global, &cluster);
+        Ok::<_, Error>((rows, installed))
+    })?;
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let mut health: BTreeMap<String, &'static str> = BTreeMap::new();
+    for r in &rows {
+        let worst = health.entry(r.scope.clone()).or_insert("Ready");
+        if r.state == "Failed" || (r.state == "Progressing" && *worst == "Ready") {
+            *worst = r.state;
+        }
+    }
+    let mut table = Vec::new();
+    for t in &spec.tenants {
+        let scope = Scope::Tenant(t.name.clone()).to_string();
+        let on_cluster = installed.iter().find(|(s, _, _)| *s == scope);
+        let state = match on_cluster {
+            None => "not installed",
+            Some(_) => health.get(&scope).copied().unwrap_or("Ready"),
+        };
+        let age = on_cluster
+            .map(|(_, _, created)| age(created, now))
+            .unwrap_or_else(|| "-".into());
+        let kind = serde_json::to_value(&t.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        table.push([
+            t.name.clone(),
+            kind,
+            t.namespace.clone(),
+            state.to_string(),
+            age,
+        ]);
+    }
+    let mut strays = Vec::new();
+    for (scope, namespace, created) in &installed {
+        let Some(name) = scope.strip_prefix("tenant.") else {
+            continue;
+        };
+        if !spec.tenants.iter().any(|t| t.name == name) {
+            table.push([
+                name.to_string(),
+                "?".into(),
+                namespace.clone(),
+                "not in the spec".into(),
+                age(created, now),
+            ]);
+            strays.push(name.to_string());
+        }
+    }
+    match global.output {
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = table
+                .iter()
+                .map(|[name, kind, ns, health, age]| serde_json::json!({"name": name, "type": kind, "namespace": ns, "health": health, "age": age}))
+                .collect();
+            printer.out(&(serde_json::to_string_pretty(&list).expect("serializes") + "\n"))?;
+        }
+        OutputFormat::Text => printer.out(&columns(
+            ["NAME", "TYPE", "NAMESPACE", "HEALTH", "AGE"],
+            &table,
+        ))?,
+    }
+    for name in strays {
+        printer.warn(&format!(
+            "tenant `{name}` is on the cluster but not in the spec; nothing was deleted (add it back to the spec, or remove it from the cluster with `cnvrgctl tenant remove {name}`)"
+        ));
+    }
+    Ok(())
+}
+
+/// `5d`, `3h`, `12m` or `40s` since an RFC 3339 time.
+fn age(created: &str, now: k8s_openapi::jiff::Timestamp) -> String {
+    let Ok(then) = created.parse::<k8s_openapi::jiff::Timestamp>() else {
+        return "-".into();
+    };
+    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
+    match secs {
+        s if s >= 86_400 => format!("{}d", s / 86_400),
+        s if s >= 3_600 => format!("{}h", s / 3_600),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Rows as aligned columns (two spaces apart; the last column unpadded).
+fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: [usize; N] = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        text.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_short() {
+        let now: k8s_openapi::jiff::Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        assert_eq!(age("2026-11-25T11:59:20Z", now), "40s");
+        assert_eq!(age("2026-11-25T11:00:00Z", now), "1h");
+        assert_eq!(age("2026-11-20T12:00:00Z", now), "5d");
+        assert_eq!(age("garbage", now), "-");
+    }
+
+    #[test]
+    fn columns_align() {
+        let rows = [
+            ["a".to_string(), "long-value".to_string()],
+            ["bbb".to_string(), "x".to_string()],
+        ];
+        assert_eq!(
+            columns(["K", "V"], &rows),
+            "K    V\\na    long-value\\nbbb  x\\n"
+        );
+    }
+}
