@@ -114,7 +114,7 @@ pub fn tenant_list(printer: &Printer, global: &Global, args: SpecArgs) -> Result
         let age = on_cluster
             .map(|(_, _, created)| age(created, now))
             .unwrap_or_else(|| "-".into());
-        let kind = serde_json::to_value(&t.kind)
+        let kind = serde_json::to_value(t.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
