@@ -228,10 +228,10 @@ mod tests {
         ];
         let refs: Vec<&Manifest> = desired.iter().collect();
         let live = vec![
-            json!({"kind": "Deployment", "metadata": {"name": "orion", "namespace": "ws", "generation": 1},
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "orion", "namespace": "ws", "generation": 1},
                    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "orion"}}},
                    "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 0, "availableReplicas": 0}}),
-            json!({"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "ws"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "ws"}}),
         ];
         let pods = vec![
             json!({"metadata": {"name": "orion-1", "namespace": "ws", "labels": {"app": "orion"}},

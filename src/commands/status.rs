@@ -224,7 +224,7 @@ mod tests {
         ];
         assert_eq!(
             columns(["K", "V"], &rows),
-            "K    V\\na    long-value\\nbbb  x\\n"
+            "K    V\na    long-value\nbbb  x\n"
         );
     }
 }
