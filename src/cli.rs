@@ -96,6 +96,8 @@ pub enum Command {
     /// The tenants of the spec and of the cluster.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Delete everything cnvrgctl installed: tenants first, then infra.
+    Uninstall(UninstallArgs),
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +113,31 @@ pub struct StatusArgs {
 pub enum TenantCommand {
     /// Every tenant in the spec and on the cluster: type, namespace, health, age.
     List(SpecArgs),
+    /// Delete a tenant from the cluster (reverse order), then its tenant file.
+    Remove(TenantRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRemoveArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The tenant's name.
+    pub name: String,
+    /// Also delete its volumes (PVCs) and so their data, and its namespace.
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Also delete volumes (PVCs) and so their data, and the namespaces holding them.
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Also delete the CRDs cnvrgctl installed (and every custom resource of them).
+    #[arg(long)]
+    pub delete_crds: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,8 @@ pub const EXIT_CHANGES: i32 = 1;
 pub const EXIT_CLUSTER: i32 = 3;
 /// Exit code when objects failed or were not ready in time.
 pub const EXIT_NOT_READY: i32 = 5;
+/// Exit code when the user declined a confirmation.
+pub const EXIT_DECLINED: i32 = 1;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -55,6 +57,9 @@ pub enum Error {
     /// `diff` found changes (not an error: an exit code).
     #[error("")]
     Changes,
+    /// The user answered no.
+    #[error("declined; nothing was changed")]
+    Declined,
     /// Ctrl-C.
     #[error("interrupted; what was applied stays, run the command again to continue")]
     Interrupted,
@@ -78,6 +83,7 @@ impl Error {
             Error::Cluster(_) => EXIT_CLUSTER,
             Error::NotReady(_) | Error::NotReadyYet(_) => EXIT_NOT_READY,
             Error::Changes => EXIT_CHANGES,
+            Error::Declined => EXIT_DECLINED,
             Error::Interrupted => EXIT_INTERRUPTED,
         }
     }

@@ -9,6 +9,7 @@
 
 mod observe;
 pub mod prepare;
+mod remove;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tokio::sync::{OnceCell, Semaphore, watch};
 use tokio::time::Instant;
 
 pub use observe::{Observed, Prunable, Target, list_members, observe, scope_namespace};
+pub use remove::{Removal, RemoveOptions, plan_removal, remove};
 
 use crate::diff::Op;
 use crate::kube::{Cluster, ClusterError, Propagation, Resource};
@@ -332,10 +334,10 @@ pub async fn run(
     }
 
     if !options.no_prune {
-        prune(
+        remove::delete_in_order(
             &cluster,
-            observed,
-            options,
+            &observed.prune,
+            options.object_timeout,
             observer,
             &waiter,
             deadline,
@@ -608,50 +610,5 @@ async fn apply_parent(
     cluster
         .apply(&config_maps, &set.parent(kinds, namespaces), false, true)
         .await?;
-    Ok(())
-}
-
-/// Deletes the members that left the spec, last-applied first, waiting for
-/// each kind group to be gone before the next.
-async fn prune(
-    cluster: &Cluster,
-    observed: &Observed,
-    options: &Options,
-    observer: &dyn Observer,
-    waiter: &Waiter,
-    deadline: Instant,
-    summary: &mut Summary,
-) -> Result<(), Problem> {
-    for p in &observed.prune {
-        let id = p.change.id();
-        if let Some(why) = p.kept {
-            observer.event(Event::Kept {
-                object: id,
-                why: why.to_string(),
-            });
-            summary.kept += 1;
-            continue;
-        }
-        let namespace = p.live["metadata"]["namespace"].as_str();
-        let name = &p.change.name;
-        cluster
-            .delete(&p.resource, namespace, name, Propagation::Background)
-            .await?;
-        let until = (Instant::now() + options.object_timeout).min(deadline);
-        if !waiter.until_gone(&p.resource, namespace, name, until).await {
-            return Err(Problem::NotReady {
-                failed: vec![id.clone()],
-                blockers: vec![Blocker {
-                    object: id,
-                    message: "timed out waiting for it to be deleted (finalizers?)".into(),
-                    pods: Vec::new(),
-                    events: Vec::new(),
-                }],
-                skipped: 0,
-            });
-        }
-        observer.event(Event::Pruned { object: id });
-        summary.pruned += 1;
-    }
     Ok(())
 }

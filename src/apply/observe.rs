@@ -300,7 +300,9 @@ pub async fn observe(
 }
 
 /// Reverse plan order: what was applied last goes first.
-fn prune_order(p: &Prunable) -> (std::cmp::Reverse<(crate::plan::Stage, usize)>, String) {
+pub(super) fn prune_order(
+    p: &Prunable,
+) -> (std::cmp::Reverse<(crate::plan::Stage, usize)>, String) {
     let kind = p.resource.api.kind.as_str();
     (
         std::cmp::Reverse((

@@ -4,6 +4,7 @@
 //! in `cluster.rs`.
 
 mod cluster;
+mod remove;
 mod status;
 
 use crate::cli::{Cli, Command, OutputFormat, RenderArgs, SpecArgs};
@@ -29,6 +30,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Tenant(crate::cli::TenantCommand::List(args)) => {
             status::tenant_list(&printer, &cli.global, args)
         }
+        Command::Tenant(crate::cli::TenantCommand::Remove(args)) => {
+            remove::tenant_remove(&printer, &cli.global, args)
+        }
+        Command::Uninstall(args) => remove::uninstall(&printer, &cli.global, args),
     }
 }
 

@@ -912,3 +912,200 @@ fn tenant_list_shows_spec_and_cluster_and_flags_strays() {
     );
     assert!(env.deployment("vision", "vision-orion-server").is_some());
 }
+
+/// SPEC with the research tenant in `tenants/research.yaml` instead.
+fn spec_with_tenant_file(env: &Env) {
+    let cluster = SPEC.split("  tenants:\n").next().unwrap();
+    env.write_spec(cluster);
+    std::fs::create_dir_all(env.dir.path().join("tenants")).unwrap();
+    std::fs::write(
+        env.dir.path().join("tenants/research.yaml"),
+        "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: research\nspec:\n  type: workspace\n  workspace:\n    agentPools:\n      - {name: default, replicas: 2}\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn tenant_remove_keeps_data_unless_asked_then_removes_the_file() {
+    let env = Env::new(SPEC);
+    spec_with_tenant_file(&env);
+    env.apply(&[]).assert().success();
+    let claim = "data-research-postgres-0";
+    assert!(
+        env.server
+            .get("v1", "PersistentVolumeClaim", Some("research"), claim)
+            .is_some()
+    );
+
+    // Unknown tenants and a missing --yes are refused; nothing is deleted.
+    env.cnvrgctl(&["tenant", "remove", "nope", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no tenant `nope` in the spec or on the cluster (spec tenants: research)",
+        ));
+    env.cnvrgctl(&["tenant", "remove", "research"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pass --yes"));
+    env.server.clear_log();
+
+    let out = env
+        .cnvrgctl(&["tenant", "remove", "research", "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains(&format!(
+            "keep PersistentVolumeClaim/research/{claim} (data is kept unless --delete-data)"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        env.deployment("research", "research-orion-server")
+            .is_none()
+    );
+    assert!(
+        env.server
+            .get(
+                "apps/v1",
+                "StatefulSet",
+                Some("research"),
+                "research-postgres"
+            )
+            .is_none()
+    );
+    assert!(
+        env.server
+            .get("v1", "PersistentVolumeClaim", Some("research"), claim)
+            .is_some(),
+        "data kept"
+    );
+    assert!(
+        env.server
+            .get("v1", "Namespace", None, "research")
+            .is_some(),
+        "its namespace holds the data"
+    );
+    assert!(
+        env.deployment("cnvrg-infra", "prometheus-operator")
+            .is_some(),
+        "infra untouched"
+    );
+    // Deleted in reverse order: dependants before what they depend on.
+    let deletes: Vec<String> = env
+        .writes()
+        .iter()
+        .filter(|w| w.op == WriteOp::Delete)
+        .map(|w| format!("{}/{}", w.kind, w.name))
+        .collect();
+    let at = |d: &str| {
+        deletes
+            .iter()
+            .position(|x| x == d)
+            .unwrap_or_else(|| panic!("{d} not deleted: {deletes:?}"))
+    };
+    assert!(at("Deployment/research-agent-default") < at("Deployment/research-orion-server"));
+    assert!(at("Deployment/research-orion-server") < at("Secret/research-postgres"));
+    assert!(
+        !env.dir.path().join("tenants/research.yaml").exists(),
+        "the tenant file goes after the cluster side"
+    );
+
+    // The kept data can still be removed later (the tenant is no longer in the spec).
+    env.cnvrgctl(&["tenant", "remove", "research", "--yes", "--delete-data"])
+        .assert()
+        .success();
+    assert!(
+        env.server
+            .get("v1", "PersistentVolumeClaim", Some("research"), claim)
+            .is_none()
+    );
+    assert!(
+        env.server
+            .get("v1", "Namespace", None, "research")
+            .is_none()
+    );
+}
+
+#[test]
+fn uninstall_removes_tenants_then_infra_and_keeps_crds_and_data() {
+    let env = Env::new(SPEC);
+    env.install();
+    env.server.clear_log();
+    let out = env
+        .cnvrgctl(&["uninstall", "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("tenant.research (namespace research): delete"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("CRDs are kept unless --delete-crds"),
+        "{stderr}"
+    );
+    let deletes: Vec<(String, Option<String>)> = env
+        .writes()
+        .iter()
+        .filter(|w| w.op == WriteOp::Delete)
+        .map(|w| (w.kind.clone(), w.namespace.clone()))
+        .collect();
+    let last_tenant = deletes
+        .iter()
+        .rposition(|(_, ns)| ns.as_deref() == Some("research"))
+        .unwrap();
+    let first_infra = deletes
+        .iter()
+        .position(|(_, ns)| ns.as_deref() == Some("cnvrg-infra"))
+        .unwrap();
+    assert!(last_tenant < first_infra, "tenants first: {deletes:?}");
+    assert!(
+        env.deployment("cnvrg-infra", "prometheus-operator")
+            .is_none()
+    );
+    assert!(
+        env.server
+            .get(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                "prometheuses.monitoring.coreos.com"
+            )
+            .is_some()
+    );
+    assert!(
+        env.server
+            .get(
+                "v1",
+                "PersistentVolumeClaim",
+                Some("research"),
+                "data-research-postgres-0"
+            )
+            .is_some()
+    );
+    // A second uninstall finds only what was kept.
+    env.cnvrgctl(&["uninstall", "--yes", "--delete-data", "--delete-crds"])
+        .assert()
+        .success();
+    assert!(
+        env.server
+            .get(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                "prometheuses.monitoring.coreos.com"
+            )
+            .is_none()
+    );
+    assert!(
+        env.server
+            .get("v1", "Namespace", None, "research")
+            .is_none()
+    );
+}
