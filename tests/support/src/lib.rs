@@ -23,6 +23,7 @@ mod defaults;
 mod errors;
 mod faults;
 mod ops;
+mod portforward;
 mod resources;
 mod selectors;
 mod server;
@@ -75,6 +76,8 @@ pub enum Verb {
     UpdateStatus,
     Delete,
     Log,
+    /// A WebSocket upgrade of `pods/{name}/portforward`.
+    PortForward,
     Other,
 }
 

@@ -42,6 +42,7 @@ pub async fn serve(
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .with_upgrades()
                         .await;
                 });
             }
@@ -214,6 +215,9 @@ fn verb_of(method: &Method, route: &Route, params: &Params, content_type: &str) 
         Route::Resource { name, sub, .. } => {
             match (method.as_str(), name.is_some(), sub.as_deref()) {
                 ("GET", true, Some("log")) => Verb::Log,
+                ("GET" | "POST", true, Some("portforward")) if route_is_pod(route) => {
+                    Verb::PortForward
+                }
                 ("GET", _, _) if params.flag("watch") && params.get("watch").is_some() => {
                     Verb::Watch
                 }
@@ -233,6 +237,10 @@ fn verb_of(method: &Method, route: &Route, params: &Params, content_type: &str) 
         }
         _ => Verb::Other,
     }
+}
+
+fn route_is_pod(route: &Route) -> bool {
+    matches!(route, Route::Resource { group, plural, namespace: Some(_), .. } if group.is_empty() && plural == "pods")
 }
 
 fn manager_from(params: &Params, user_agent: &str) -> String {
@@ -306,6 +314,13 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Response<
     }
     let response = match actions.respond {
         Some(e) => error_response(&e),
+        None if verb == Verb::PortForward => {
+            let ns = record.namespace.clone().unwrap_or_default();
+            let name = record.name.clone().unwrap_or_default();
+            let ports = params.get("ports").map(str::to_string);
+            crate::portforward::upgrade(shared.clone(), req, &ns, &name, ports.as_deref())
+                .unwrap_or_else(|e| error_response(&e))
+        }
         None => {
             let body = match req.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
