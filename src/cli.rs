@@ -98,6 +98,9 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Delete everything cnvrgctl installed: tenants first, then infra.
     Uninstall(UninstallArgs),
+    /// Forward a local port to a tenant component's Service, picking a ready
+    /// pod behind it for each new connection (Ctrl-C stops, exit 0).
+    PortForward(PortForwardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,4 +232,22 @@ pub struct RenderArgs {
     /// dependency) instead of manifests.
     #[arg(long)]
     pub plan: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The component whose Service to forward to.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::forward::COMPONENT_NAMES))]
+    pub component: String,
+    /// The tenant the component belongs to.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// Local port to listen on (default: the Service's port; 0: any free port).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Local address to listen on.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod diff;
 pub mod error;
+pub mod forward;
 pub mod images;
 pub mod inventory;
 pub mod kube;

@@ -4,6 +4,7 @@
 //! in `cluster.rs`.
 
 mod cluster;
+mod port_forward;
 mod remove;
 mod status;
 
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             remove::tenant_remove(&printer, &cli.global, args)
         }
         Command::Uninstall(args) => remove::uninstall(&printer, &cli.global, args),
+        Command::PortForward(args) => port_forward::port_forward(&printer, &cli.global, args),
     }
 }
 

@@ -1,13 +1,15 @@
 //! The only module that speaks HTTP: a client built from the kubeconfig (with
 //! retries and a request counter), discovery, and the handful of object
 //! operations the engine needs — get, list, server-side apply (real or dry
-//! run), delete, watch, pod logs. Objects are plain JSON values; errors name the
-//! object and carry the API's reason. No rules live here: what to apply and
-//! when something is ready are decided elsewhere.
+//! run), delete, watch, pod logs, port-forward to a pod (`portforward.rs`).
+//! Objects are plain JSON values; errors name the object and carry the API's
+//! reason. No rules live here: what to apply and when something is ready are
+//! decided elsewhere.
 
 mod counter;
 mod discovery;
 mod error;
+mod portforward;
 mod retry;
 
 use std::path::Path;
@@ -30,6 +32,7 @@ use tower::retry::RetryLayer;
 pub use counter::{Call, Counts};
 pub use discovery::Resource;
 pub use error::{Cause, ClusterError};
+pub use portforward::{ForwardError, Forwarded};
 
 use counter::{CountLayer, Counter};
 use discovery::Cache;
