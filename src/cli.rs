@@ -110,14 +110,48 @@ pub struct StatusArgs {
     /// Only this scope: `infra` or `tenant/NAME`.
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
+    /// Keep watching: print the table again whenever it changes (Ctrl-C stops).
+    #[arg(long, short = 'w')]
+    pub watch: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
     /// Every tenant in the spec and on the cluster: type, namespace, health, age.
     List(SpecArgs),
+    /// Write `tenants/NAME.yaml` beside the cluster spec and install that
+    /// tenant (asks the few questions that matter when run on a terminal
+    /// without --type).
+    Add(TenantAddArgs),
     /// Delete a tenant from the cluster (reverse order), then its tenant file.
     Remove(TenantRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantAddArgs {
+    /// The tenant's name (a DNS label of at most 40 characters).
+    pub name: String,
+    /// What the tenant runs.
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub kind: Option<TenantKind>,
+    /// Its namespace (default: cnvrg-NAME for cnvrg, NAME for workspace).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// A tenant setting, as in the tenant file's `spec`:
+    /// `workspace.agentPools[0].replicas=3`, `cnvrg.webapp.replicas=2`.
+    /// Repeatable; values are YAML scalars.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TenantKind {
+    /// A cnvrg control plane.
+    Cnvrg,
+    /// A Prefect workspace (Orion server and agent pools).
+    Workspace,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,10 @@ pub enum Error {
     /// Service, or no ready pod behind it.
     #[error("{0}")]
     Unavailable(String),
+    /// The cluster is not in the state the command needs (infra not
+    /// installed, a namespace taken).
+    #[error("{0}")]
+    Precondition(String),
     /// Objects failed or were not ready in time.
     #[error(transparent)]
     NotReady(crate::apply::Problem),
@@ -64,9 +68,9 @@ pub enum Error {
     /// The user answered no.
     #[error("declined; nothing was changed")]
     Declined,
-    /// Ctrl-C.
-    #[error("interrupted; what was applied stays, run the command again to continue")]
-    Interrupted,
+    /// Ctrl-C: what was written before it (when known).
+    #[error("{}", .0.as_ref().map_or_else(|| "interrupted; what was applied stays, run the command again to continue".to_string(), |p| p.to_string()))]
+    Interrupted(Option<crate::apply::Problem>),
 }
 
 impl From<crate::kube::ClusterError> for Error {
@@ -84,11 +88,11 @@ impl Error {
             | Error::Plan(_)
             | Error::Usage(_) => EXIT_INVALID,
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
-            Error::Cluster(_) | Error::Unavailable(_) => EXIT_CLUSTER,
+            Error::Cluster(_) | Error::Unavailable(_) | Error::Precondition(_) => EXIT_CLUSTER,
             Error::NotReady(_) | Error::NotReadyYet(_) => EXIT_NOT_READY,
             Error::Changes => EXIT_CHANGES,
             Error::Declined => EXIT_DECLINED,
-            Error::Interrupted => EXIT_INTERRUPTED,
+            Error::Interrupted(_) => EXIT_INTERRUPTED,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! most `concurrency` writes in flight — apply each changed object with
 //! server-side apply, wait for it ([`crate::wait`]), and once everything
 //! converged prune the members that left the spec, in reverse order. A failed
-//! object stops everything not yet started. What happens is told to an
+//! object stops everything not yet started; so does an interrupt
+//! ([`Options::stop`]), which lets writes in flight finish and ends the waits.
+//! What happens is told to an
 //! [`Observer`] as [`Event`]s; the terminal is not this module's business.
 
 mod observe;
@@ -51,6 +53,10 @@ pub struct Options {
     /// How long a fatal pod trouble (ImagePullBackOff...) may last before its
     /// workload counts as Failed.
     pub failure_grace: Duration,
+    /// Set to `true` (Ctrl-C) to stop: nothing new starts, writes in flight
+    /// finish, waits end, nothing is pruned; the run ends with
+    /// [`Problem::Interrupted`].
+    pub stop: Option<watch::Receiver<bool>>,
 }
 
 impl Default for Options {
@@ -65,6 +71,7 @@ impl Default for Options {
             object_timeout: Duration::from_secs(300),
             timeout: Duration::from_secs(900),
             failure_grace: Duration::from_secs(60),
+            stop: None,
         }
     }
 }
@@ -85,6 +92,16 @@ pub enum Problem {
         failed: Vec<String>,
         blockers: Vec<Blocker>,
         skipped: usize,
+    },
+    /// The run was told to stop ([`Options::stop`]).
+    #[error("interrupted: {written} object(s) written before the stop, {not_started} not started{}; what was written stays, run the command again to continue", if .waiting.is_empty() { String::new() } else { format!("; not yet ready: {}", .waiting.join(", ")) })]
+    Interrupted {
+        /// Objects written during this run.
+        written: usize,
+        /// Objects whose wait the stop ended.
+        waiting: Vec<String>,
+        /// Objects not started.
+        not_started: usize,
     },
 }
 
@@ -240,6 +257,8 @@ pub async fn run(
         writes: &writes,
         parents: &parents,
         deadline,
+        written: std::sync::Mutex::new(0),
+        waiting: std::sync::Mutex::new(Vec::new()),
     };
     let mut running: FuturesUnordered<_> = observed
         .targets
@@ -266,7 +285,7 @@ pub async fn run(
                             return (State::Skipped, None);
                         }
                     }
-                    if *stopped.borrow() {
+                    if *stopped.borrow() || ctx.interrupted() {
                         return (State::Skipped, None);
                     }
                     tokio::select! {
@@ -315,6 +334,14 @@ pub async fn run(
         }
     }
     drop(running);
+    if ctx.interrupted() && failed.is_empty() {
+        let waiting = ctx.waiting.into_inner().expect("not poisoned");
+        return Err(Problem::Interrupted {
+            written: ctx.written.into_inner().expect("not poisoned"),
+            not_started: skipped - waiting.len(),
+            waiting,
+        });
+    }
     if !failed.is_empty() || !stuck.is_empty() {
         let blockers = waiter.blockers(&stuck).await;
         // Timeouts are not failures of the object itself.
@@ -368,9 +395,33 @@ struct Ctx<'a> {
     /// Per scope, the kinds its parent was written with during this run.
     parents: &'a [(Scope, OnceCell<BTreeSet<String>>)],
     deadline: Instant,
+    /// Objects written so far, and those whose wait a stop ended (for the
+    /// report of an interrupted run).
+    written: std::sync::Mutex<usize>,
+    waiting: std::sync::Mutex<Vec<String>>,
 }
 
 impl Ctx<'_> {
+    /// Whether the run was told to stop.
+    fn interrupted(&self) -> bool {
+        self.options.stop.as_ref().is_some_and(|s| *s.borrow())
+    }
+
+    /// `wait`, unless the run is told to stop first (then `None`). Writes are
+    /// never cut short this way, only waits.
+    async fn unless_stopped<T>(&self, wait: impl std::future::Future<Output = T>) -> Option<T> {
+        match &self.options.stop {
+            None => Some(wait.await),
+            Some(stop) => {
+                let mut stop = stop.clone();
+                tokio::select! {
+                    done = wait => Some(done),
+                    _ = stop.wait_for(|s| *s) => None,
+                }
+            }
+        }
+    }
+
     /// Applies one object if it changed, then waits for it.
     async fn step(&self, target: &Target) -> (State, Option<String>) {
         let id = target.change.id();
@@ -383,9 +434,10 @@ impl Ctx<'_> {
         };
         let resource = match &target.resource {
             Some(r) => r.clone(),
-            None => match self.discover(target).await {
-                Ok(r) => r,
-                Err(why) => return fail(why),
+            None => match self.unless_stopped(self.discover(target)).await {
+                Some(Ok(r)) => r,
+                Some(Err(why)) => return fail(why),
+                None => return (State::Skipped, None),
             },
         };
         let namespace = target.body["metadata"]["namespace"].as_str();
@@ -424,16 +476,16 @@ impl Ctx<'_> {
                 {
                     return fail(describe(&e));
                 }
-                if !self
-                    .waiter
-                    .until_gone(
-                        &resource,
-                        namespace,
-                        &target.change.name,
-                        gone_by.min(self.deadline),
-                    )
-                    .await
-                {
+                let gone = self.waiter.until_gone(
+                    &resource,
+                    namespace,
+                    &target.change.name,
+                    gone_by.min(self.deadline),
+                );
+                let Some(gone) = self.unless_stopped(gone).await else {
+                    return (State::Skipped, None);
+                };
+                if !gone {
                     return fail(
                         "timed out waiting for the old object to be deleted before re-creating it"
                             .into(),
@@ -447,6 +499,7 @@ impl Ctx<'_> {
             {
                 return fail(describe(&e));
             }
+            *self.written.lock().expect("not poisoned") += 1;
         }
         let deadline = (Instant::now() + self.options.object_timeout).min(self.deadline);
         let progress = |why: &str| {
@@ -455,17 +508,18 @@ impl Ctx<'_> {
                 why: why.to_string(),
             });
         };
-        match self
-            .waiter
-            .until_ready(
-                &resource,
-                namespace,
-                &target.change.name,
-                deadline,
-                &progress,
-            )
-            .await
-        {
+        let wait = self.waiter.until_ready(
+            &resource,
+            namespace,
+            &target.change.name,
+            deadline,
+            &progress,
+        );
+        let Some(outcome) = self.unless_stopped(wait).await else {
+            self.waiting.lock().expect("not poisoned").push(id);
+            return (State::Skipped, None);
+        };
+        match outcome {
             Outcome::Ready => {
                 self.observer.event(Event::Ready {
                     object: id,

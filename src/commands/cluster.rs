@@ -97,9 +97,25 @@ pub fn apply(
     args: ExecArgs,
 ) -> Result<(), Error> {
     let (spec, manifests) = prepare_with(printer, &args.spec, true)?;
-    let plan = crate::plan::build(&manifests)?;
     let scopes = scopes(&spec, scope)?;
-    let options = Options {
+    runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        converge(
+            printer,
+            global,
+            &cluster,
+            &manifests,
+            &scopes,
+            &args,
+            |_| Ok(()),
+        )
+        .await
+    })
+}
+
+/// The options of a run from the command line.
+pub(super) fn options(global: &Global, args: &ExecArgs) -> Options {
+    Options {
         concurrency: usize::from(args.concurrency),
         force_conflicts: args.force_conflicts,
         dry_run_creates: false,
@@ -109,71 +125,111 @@ pub fn apply(
         object_timeout: args.object_timeout,
         timeout: global.timeout,
         failure_grace: args.failure_grace,
-    };
+        stop: None,
+    }
+}
+
+/// Observes `scopes`, shows the changes, asks, runs `before_writing` (once
+/// the user said yes, before any write), applies and waits. The first Ctrl-C
+/// stops starting new work and lets writes in flight finish; a second one
+/// quits at once.
+pub(super) async fn converge(
+    printer: &Printer,
+    global: &Global,
+    cluster: &Arc<Cluster>,
+    manifests: &[crate::manifest::Manifest],
+    scopes: &[Scope],
+    args: &ExecArgs,
+    before_writing: impl FnOnce(&Printer) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let plan = crate::plan::build(manifests)?;
+    let mut options = options(global, args);
     let json = global.output == OutputFormat::Json;
-    runtime()?.block_on(async {
-        let cluster = connect(global).await?;
-        let observed = apply::observe(&cluster, &manifests, &plan, &scopes, &options).await?;
-        let changes = observed.changes();
-        if observed.has_changes() {
-            if !json {
-                printer.lines(&diff::summary(&changes))?;
-            }
-            let question = format!("Apply these changes to {}?", cluster.server());
-            if !printer
-                .confirm(&question, global.yes)
-                .map_err(Error::Usage)?
-            {
-                printer.info("nothing applied");
-                return Ok(());
-            }
-        } else if !json {
-            printer.info(&format!(
-                "no changes ({} objects); checking readiness",
-                changes.len()
-            ));
-        }
-        let progress = Progress::new(json);
-        let run = apply::run(
-            cluster.clone(),
-            &manifests,
-            &plan,
-            &observed,
-            &options,
-            &progress,
-        );
-        let outcome = tokio::select! {
-            outcome = run => outcome,
-            _ = tokio::signal::ctrl_c() => {
-                requests(printer, global, &cluster);
-                return Err(Error::Interrupted);
-            }
-        };
-        requests(printer, global, &cluster);
-        let summary = outcome?;
+    let observed = apply::observe(cluster, manifests, &plan, scopes, &options).await?;
+    let changes = observed.changes();
+    if observed.has_changes() {
         if !json {
-            printer.info(&format!(
-                "done: {} created, {} updated, {} replaced, {} unchanged, {} pruned{}",
-                summary.created,
-                summary.updated,
-                summary.replaced,
-                summary.unchanged,
-                summary.pruned,
-                if summary.kept > 0 {
-                    format!(", {} kept", summary.kept)
-                } else {
-                    String::new()
-                }
-            ));
+            printer.lines(&diff::summary(&changes))?;
         }
-        Ok(())
-    })
+        let question = format!("Apply these changes to {}?", cluster.server());
+        if !printer
+            .confirm(&question, global.yes)
+            .map_err(Error::Usage)?
+        {
+            printer.info("nothing applied");
+            return Err(Error::Declined);
+        }
+    } else if !json {
+        printer.info(&format!(
+            "no changes ({} objects); checking readiness",
+            changes.len()
+        ));
+    }
+    before_writing(printer)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    options.stop = Some(stopped);
+    let progress = Progress::for_run(json, &observed);
+    let run = apply::run(
+        cluster.clone(),
+        manifests,
+        &plan,
+        &observed,
+        &options,
+        &progress,
+    );
+    tokio::pin!(run);
+    let outcome = tokio::select! {
+        outcome = &mut run => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            stop.send_replace(true);
+            progress.note("interrupted: letting writes in flight finish (Ctrl-C again to quit at once)");
+            tokio::select! {
+                outcome = &mut run => outcome,
+                _ = tokio::signal::ctrl_c() => {
+                    progress.finish();
+                    requests(printer, global, cluster);
+                    return Err(Error::Interrupted(None));
+                }
+            }
+        }
+    };
+    progress.finish();
+    requests(printer, global, cluster);
+    let summary = outcome?;
+    if json {
+        let done = serde_json::json!({
+            "event": "done",
+            "created": summary.created,
+            "updated": summary.updated,
+            "replaced": summary.replaced,
+            "unchanged": summary.unchanged,
+            "pruned": summary.pruned,
+            "kept": summary.kept,
+        });
+        printer.out(&format!("{done}\n"))?;
+    } else {
+        printer.info(&format!(
+            "done: {} created, {} updated, {} replaced, {} unchanged, {} pruned{}",
+            summary.created,
+            summary.updated,
+            summary.replaced,
+            summary.unchanged,
+            summary.pruned,
+            if summary.kept > 0 {
+                format!(", {} kept", summary.kept)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(())
 }
 
 impl From<Problem> for Error {
     fn from(problem: Problem) -> Error {
         match problem {
             Problem::NotReady { .. } => Error::NotReady(problem),
+            Problem::Interrupted { .. } => Error::Interrupted(Some(problem)),
             other => Error::Cluster(other),
         }
     }

@@ -7,6 +7,7 @@ mod cluster;
 mod port_forward;
 mod remove;
 mod status;
+mod tenant;
 
 use crate::cli::{Cli, Command, OutputFormat, RenderArgs, SpecArgs};
 use crate::error::Error;
@@ -31,6 +32,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Tenant(crate::cli::TenantCommand::List(args)) => {
             status::tenant_list(&printer, &cli.global, args)
         }
+        Command::Tenant(crate::cli::TenantCommand::Add(args)) => {
+            tenant::tenant_add(&printer, &cli.global, args)
+        }
         Command::Tenant(crate::cli::TenantCommand::Remove(args)) => {
             remove::tenant_remove(&printer, &cli.global, args)
         }
@@ -52,6 +56,16 @@ fn prepare_with(
     for_cluster: bool,
 ) -> Result<(Spec, Vec<Manifest>), Error> {
     let spec = crate::spec::load(&args.file)?;
+    prepare_spec(printer, spec, args, for_cluster)
+}
+
+/// [`prepare_with`] for a spec already loaded.
+fn prepare_spec(
+    printer: &Printer,
+    spec: Spec,
+    args: &SpecArgs,
+    for_cluster: bool,
+) -> Result<(Spec, Vec<Manifest>), Error> {
     for w in &spec.warnings {
         printer.warn(&w.to_string());
     }

@@ -45,18 +45,88 @@ async fn read(
 }
 
 /// `cnvrgctl status`: exit 0 when every component is ready, 5 otherwise.
+/// With `--watch`, the table is printed again whenever it changes, until
+/// Ctrl-C (exit 0).
 pub fn status(printer: &Printer, global: &Global, args: StatusArgs) -> Result<(), Error> {
     let (spec, manifests) = prepare(printer, &args.spec)?;
     let scopes = scopes(&spec, args.scope.as_deref())?;
-    let rows = runtime()?.block_on(async {
+    runtime()?.block_on(async {
         let cluster = connect(global).await?;
-        let rows = read(&cluster, &manifests, &scopes).await;
+        let mut rows = read(&cluster, &manifests, &scopes).await?;
+        print_status(printer, global, &rows)?;
+        if args.watch {
+            watch(printer, global, &cluster, &manifests, &scopes, rows).await?;
+            requests(printer, global, &cluster);
+            return Ok(());
+        }
         requests(printer, global, &cluster);
-        rows
-    })?;
+        let not_ready = rows.iter().filter(|r| r.state != "Ready").count();
+        rows.clear();
+        match not_ready {
+            0 => Ok(()),
+            n => Err(Error::NotReadyYet(n)),
+        }
+    })
+}
+
+/// How long changes may keep coming before the table is read again.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+/// Read again at least this often, for changes no Pod shows (a PVC bound).
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Re-reads the scopes whenever a Pod in their namespaces changes (a watch
+/// per namespace), printing the table when it changed, until Ctrl-C.
+async fn watch(
+    printer: &Printer,
+    global: &Global,
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+    mut shown: Vec<ComponentStatus>,
+) -> Result<(), Error> {
+    use futures::StreamExt;
+    let pods = cluster
+        .resource("v1", "Pod")
+        .await?
+        .expect("every cluster serves pods");
+    let namespaces: std::collections::BTreeSet<String> = scopes
+        .iter()
+        .filter_map(|s| scope_namespace(manifests, s))
+        .collect();
+    let mut changes = futures::stream::select_all(
+        namespaces
+            .iter()
+            .map(|ns| cluster.watch(&pods, Some(ns)).boxed()),
+    );
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            _ = changes.next() => {
+                // Let a burst of changes settle.
+                let _ = tokio::time::timeout(SETTLE, async {
+                    while changes.next().await.is_some() {}
+                })
+                .await;
+            }
+            _ = tokio::time::sleep(REFRESH) => {}
+        }
+        let rows = read(cluster, manifests, scopes).await?;
+        if rows != shown {
+            if global.output == OutputFormat::Text {
+                printer.out("\n")?;
+            }
+            print_status(printer, global, &rows)?;
+            shown = rows;
+        }
+    }
+}
+
+fn print_status(printer: &Printer, global: &Global, rows: &[ComponentStatus]) -> Result<(), Error> {
     match global.output {
         OutputFormat::Json => {
-            printer.out(&(serde_json::to_string_pretty(&rows).expect("serializes") + "\n"))?
+            printer.out(&(serde_json::to_string_pretty(rows).expect("serializes") + "\n"))?
         }
         OutputFormat::Text => {
             let table: Vec<[String; 4]> = rows
@@ -72,10 +142,6 @@ pub fn status(printer: &Printer, global: &Global, args: StatusArgs) -> Result<()
                 .collect();
             printer.out(&columns(["SCOPE", "COMPONENT", "STATE", "DETAIL"], &table))?;
         }
-    }
-    let not_ready = rows.iter().filter(|r| r.state != "Ready").count();
-    if not_ready > 0 {
-        return Err(Error::NotReadyYet(not_ready));
     }
     Ok(())
 }

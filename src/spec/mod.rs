@@ -15,6 +15,7 @@ mod profile;
 mod quantity;
 mod resolve;
 mod resolved;
+mod tenant_file;
 
 pub use error::{Diagnostic, Source, SpecError, did_you_mean};
 pub use model::{IngressType, Mode, ReclaimPolicy, ResourceList, Resources, TenantType};
@@ -22,6 +23,7 @@ pub use names::{dns1123_label, dns1123_subdomain};
 pub use quantity::Quantity;
 pub use resolved::*;
 use std::path::Path;
+pub use tenant_file::{TenantDraft, tenant_file_path};
 
 use model::{ClusterFile, TenantFile};
 use resolve::Declared;
@@ -35,6 +37,21 @@ pub fn load(cluster_file: &Path) -> Result<Spec, SpecError> {
         .map(|path| read(&path).map(|text| (path, text)))
         .collect::<Result<_, _>>()?;
     load_from(cluster_file, text, tenants)
+}
+
+/// Loads the spec rooted at `cluster_file` as if the tenant file `path` held
+/// `text` (written or not): what `tenant add` checks before writing it.
+pub fn load_adding(cluster_file: &Path, path: &Path, text: String) -> Result<Spec, SpecError> {
+    let cluster_text = read(cluster_file)?;
+    let dir = cluster_file.parent().unwrap_or(Path::new("."));
+    let mut tenants: Vec<(std::path::PathBuf, String)> = tenant_files(dir)?
+        .into_iter()
+        .filter(|p| p != path)
+        .map(|p| read(&p).map(|text| (p, text)))
+        .collect::<Result<_, _>>()?;
+    tenants.push((path.to_path_buf(), text));
+    tenants.sort_by(|a, b| a.0.cmp(&b.0));
+    load_from(cluster_file, cluster_text, tenants)
 }
 
 /// Loads a spec from texts already read: the cluster file and each tenant file.

@@ -96,4 +96,35 @@ impl Printer {
             .interact()
             .map_err(|e| format!("cannot ask for confirmation: {e}"))
     }
+
+    /// Whether questions can be asked: stdin and stderr are terminals.
+    pub fn can_ask(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// Asks to pick one of `choices`; the index picked.
+    pub fn choose(&self, question: &str, choices: &[&str]) -> Result<usize, String> {
+        dialoguer::Select::new()
+            .with_prompt(question)
+            .items(choices)
+            .default(0)
+            .interact()
+            .map_err(|e| format!("cannot ask: {e}"))
+    }
+
+    /// Asks for a line of text, `default` when the answer is empty; `check`
+    /// refuses an answer with why, and the question is asked again.
+    pub fn ask(
+        &self,
+        question: &str,
+        default: &str,
+        check: impl Fn(&str) -> Result<(), String>,
+    ) -> Result<String, String> {
+        dialoguer::Input::<String>::new()
+            .with_prompt(question)
+            .default(default.to_string())
+            .validate_with(|text: &String| check(text))
+            .interact_text()
+            .map_err(|e| format!("cannot ask: {e}"))
+    }
 }

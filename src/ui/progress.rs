@@ -1,42 +1,120 @@
-//! What the engine is doing, as it happens: one line per step on stderr (or
-//! one JSON object per line on stdout with `--output json`). Waiting messages
-//! are printed when they change, so a stuck object shows why without flooding
-//! the terminal.
+//! What the engine is doing, as it happens, in one of three forms:
+//! - **live** (stderr is a terminal, text output): an overall bar per scope
+//!   (objects ready of those this run handles) under a header with the
+//!   elapsed time, and one line per object being written or waited on with
+//!   its current reason ("1/2 replicas ready", "ImagePullBackOff: ..."),
+//!   removed once it is ready; what finished is logged above the bars;
+//! - **plain** (stderr is not a terminal): one line per step, waiting
+//!   messages printed only when they change, so a log shows why something is
+//!   stuck without flooding;
+//! - **json** (`--output json`): one JSON object per line on stdout, the
+//!   schema the README documents.
+//!
+//! It only formats events; the executor decides what happens.
 
-use std::io::Write;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::apply::{Event, Observer};
+use crate::apply::{Event, Observed, Observer};
+use crate::diff::Op;
 
 /// Prints engine events.
 pub struct Progress {
-    json: bool,
     started: Instant,
+    /// Scope of every object this run handles, by id.
+    scope_of: HashMap<String, String>,
+    form: Form,
+}
+
+enum Form {
+    Json,
+    Plain,
+    Live(Live),
+}
+
+/// The indicatif side: the header, a bar per scope, a line per busy object.
+struct Live {
+    multi: MultiProgress,
+    header: ProgressBar,
+    scopes: HashMap<String, ProgressBar>,
+    busy: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Progress {
+    /// Events of a run that is not a plan's (a removal): no bars.
     pub fn new(json: bool) -> Progress {
+        Progress::with_scopes(json, HashMap::new())
+    }
+
+    /// Events of the run `observed` describes, with a bar per scope.
+    pub fn for_run(json: bool, observed: &Observed) -> Progress {
+        let scope_of = observed
+            .targets
+            .iter()
+            .filter(|t| !t.external)
+            .map(|t| (t.change.id(), t.change.scope.to_string()))
+            .collect();
+        Progress::with_scopes(json, scope_of)
+    }
+
+    fn with_scopes(json: bool, scope_of: HashMap<String, String>) -> Progress {
+        let form = if json {
+            Form::Json
+        } else if std::io::stderr().is_terminal() {
+            Form::Live(Live::new(&scope_of))
+        } else {
+            Form::Plain
+        };
         Progress {
-            json,
             started: Instant::now(),
+            scope_of,
+            form,
         }
     }
 
-    fn line(&self, what: &str, object: &str, detail: Option<&str>) {
-        if self.json {
-            let mut event = json!({
-                "event": what,
-                "object": object,
-                "elapsedMs": self.started.elapsed().as_millis() as u64,
-            });
-            if let Some(detail) = detail {
-                event["detail"] = detail.into();
+    /// A message between events (an interrupt, say).
+    pub fn note(&self, text: &str) {
+        match &self.form {
+            Form::Json => self.json("note", None, Some(text)),
+            Form::Plain => eprintln!("{text}"),
+            Form::Live(live) => live.log(text),
+        }
+    }
+
+    /// Removes the live lines; the log above them stays.
+    pub fn finish(&self) {
+        if let Form::Live(live) = &self.form {
+            live.finish();
+        }
+    }
+
+    fn json(&self, what: &str, object: Option<&str>, detail: Option<&str>) {
+        let mut event = json!({
+            "event": what,
+            "elapsedMs": self.started.elapsed().as_millis() as u64,
+        });
+        if let Some(object) = object {
+            event["object"] = object.into();
+            if let Some(scope) = self.scope_of.get(object) {
+                event["scope"] = scope.as_str().into();
             }
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{event}");
-            return;
+        }
+        if let Some(detail) = detail {
+            event["detail"] = detail.into();
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{event}");
+    }
+
+    /// One event in the json or plain form.
+    fn line(&self, what: &str, object: &str, detail: Option<&str>) {
+        if let Form::Json = self.form {
+            return self.json(what, Some(object), detail);
         }
         let elapsed = self.started.elapsed().as_secs_f32();
         match detail {
@@ -48,6 +126,9 @@ impl Progress {
 
 impl Observer for Progress {
     fn event(&self, event: Event) {
+        if let Form::Live(live) = &self.form {
+            return live.event(event, &self.scope_of);
+        }
         match event {
             Event::Applying { object, op } => self.line(op.as_str(), &object, None),
             Event::Waiting { object, why } => self.line("waiting", &object, Some(&why)),
@@ -57,5 +138,123 @@ impl Observer for Progress {
             Event::Pruned { object } => self.line("pruned", &object, None),
             Event::Kept { object, why } => self.line("kept", &object, Some(&why)),
         }
+    }
+}
+
+/// How often the header redraws its elapsed time.
+const TICK: Duration = Duration::from_millis(200);
+
+impl Live {
+    fn new(scope_of: &HashMap<String, String>) -> Live {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let header = multi.add(ProgressBar::new_spinner());
+        header.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("a valid template"),
+        );
+        header.set_message("working");
+        header.enable_steady_tick(TICK);
+        let mut totals: Vec<(&str, u64)> = Vec::new();
+        for scope in scope_of.values() {
+            match totals.iter_mut().find(|(s, _)| s == scope) {
+                Some((_, n)) => *n += 1,
+                None => totals.push((scope, 1)),
+            }
+        }
+        totals.sort();
+        let width = totals.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+        let style = ProgressStyle::with_template(&format!(
+            "  {{prefix:<{width}}} [{{bar:30}}] {{pos}}/{{len}} ready"
+        ))
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let scopes = totals
+            .into_iter()
+            .map(|(scope, total)| {
+                let bar = multi.add(ProgressBar::new(total));
+                bar.set_style(style.clone());
+                bar.set_prefix(scope.to_string());
+                (scope.to_string(), bar)
+            })
+            .collect();
+        Live {
+            multi,
+            header,
+            scopes,
+            busy: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn log(&self, text: &str) {
+        let _ = self.multi.println(text);
+    }
+
+    /// The line of a busy object, made on first use.
+    fn busy(&self, object: &str, text: String) {
+        let mut busy = self.busy.lock().expect("not poisoned");
+        let bar = busy.entry(object.to_string()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("    {prefix}: {wide_msg}").expect("a valid template"),
+            );
+            bar.set_prefix(object.to_string());
+            bar
+        });
+        bar.set_message(text);
+        let busy = busy.len();
+        self.header_count(busy);
+    }
+
+    /// The header says how many objects are in progress.
+    fn header_count(&self, busy: usize) {
+        self.header.set_message(if busy == 0 {
+            "working".to_string()
+        } else {
+            format!("{busy} object(s) in progress")
+        });
+    }
+
+    /// The object is done: its line goes, its scope's bar moves.
+    fn done(&self, object: &str, scope_of: &HashMap<String, String>) {
+        if let Some(bar) = self.busy.lock().expect("not poisoned").remove(object) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        if let Some(bar) = scope_of.get(object).and_then(|s| self.scopes.get(s)) {
+            bar.inc(1);
+        }
+        let busy = self.busy.lock().expect("not poisoned").len();
+        self.header_count(busy);
+    }
+
+    fn event(&self, event: Event, scope_of: &HashMap<String, String>) {
+        match event {
+            Event::Applying { object, op } => self.busy(&object, format!("{}...", op.as_str())),
+            Event::Waiting { object, why } => self.busy(&object, why),
+            Event::Ready { object, op } => {
+                if op != Op::Unchanged {
+                    self.log(&format!("ready    {object} ({})", op.as_str()));
+                }
+                self.done(&object, scope_of);
+            }
+            Event::Failed { object, why } => {
+                self.log(&format!(
+                    "failed   {object}: {}",
+                    why.lines().next().unwrap_or_default()
+                ));
+                self.done(&object, scope_of);
+            }
+            Event::Pruned { object } => self.log(&format!("pruned   {object}")),
+            Event::Kept { object, why } => self.log(&format!("kept     {object}: {why}")),
+        }
+    }
+
+    fn finish(&self) {
+        for (_, bar) in self.busy.lock().expect("not poisoned").drain() {
+            bar.finish_and_clear();
+        }
+        for bar in self.scopes.values() {
+            bar.abandon();
+        }
+        self.header.finish_and_clear();
     }
 }

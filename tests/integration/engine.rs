@@ -4,8 +4,6 @@
 //! their status, the order of writes, request counts — and what the user saw:
 //! exit codes and messages.
 
-use std::path::PathBuf;
-
 use assert_cmd::cargo::cargo_bin_cmd;
 use cnvrgctl::render::{SecretInputs, Templates};
 use predicates::prelude::*;
@@ -14,121 +12,7 @@ use testserver::{
     Behavior, Fault, FaultKind, FaultTarget, PodTrouble, Target, TestServer, Verb, Write, WriteOp,
 };
 
-/// A multi-tenant cluster: infra with monitoring, logging and hostpath
-/// storage, and a workspace tenant with two agent pools.
-const SPEC: &str = "\
-apiVersion: cnvrgctl.io/v1alpha1
-kind: Cluster
-metadata:
-  name: acme
-spec:
-  profile: dev
-  mode: multi-tenant
-  clusterDomain: ml.acme.example
-  ingress:
-    type: nodeport
-  infra:
-    namespace: cnvrg-infra
-    monitoring: {enabled: true}
-    logging: {enabled: true}
-    storage:
-      hostpath: {enabled: true}
-  tenants:
-    - name: research
-      type: workspace
-      workspace:
-        agentPools:
-          - {name: default, replicas: 2}
-          - {name: gpu, replicas: 1}
-";
-
-/// A cluster with one cnvrg control-plane tenant (for the migration Job).
-const CNVRG_SPEC: &str = "\
-apiVersion: cnvrgctl.io/v1alpha1
-kind: Cluster
-metadata:
-  name: acme
-spec:
-  profile: dev
-  mode: multi-tenant
-  clusterDomain: ml.acme.example
-  ingress:
-    type: nodeport
-  infra:
-    namespace: cnvrg-infra
-    monitoring: {enabled: false}
-    logging: {enabled: false}
-  tenants:
-    - name: team-a
-      type: cnvrg
-";
-
-/// A test API server and a spec directory.
-struct Env {
-    server: TestServer,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(spec: &str) -> Env {
-        Env::with_server(spec, TestServer::start())
-    }
-
-    fn with_server(spec: &str, server: TestServer) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let env = Env { server, dir };
-        env.write_spec(spec);
-        env
-    }
-
-    fn spec(&self) -> PathBuf {
-        self.dir.path().join("cluster.yaml")
-    }
-
-    fn write_spec(&self, text: &str) {
-        std::fs::write(self.spec(), text).unwrap();
-    }
-
-    /// `cnvrgctl ARGS -f SPEC --kubeconfig ... --yes` with test-sized time limits.
-    fn cnvrgctl(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = cargo_bin_cmd!("cnvrgctl");
-        cmd.env_remove("KUBECONFIG")
-            .env("NO_COLOR", "1")
-            .args(args)
-            .arg("-f")
-            .arg(self.spec())
-            .arg("--kubeconfig")
-            .arg(self.server.kubeconfig())
-            .args(["--timeout", "90s"]);
-        cmd
-    }
-
-    fn apply(&self, extra: &[&str]) -> assert_cmd::Command {
-        let mut cmd = self.cnvrgctl(&["apply", "--yes", "--object-timeout", "60s"]);
-        cmd.args(extra);
-        cmd
-    }
-
-    fn install(&self) {
-        self.cnvrgctl(&["install", "infra", "--yes"])
-            .assert()
-            .success();
-        self.apply(&[]).assert().success();
-    }
-
-    /// Persisted writes by cnvrgctl (not by the test's own `apply_as`/`create`).
-    fn writes(&self) -> Vec<Write> {
-        self.server
-            .writes()
-            .into_iter()
-            .filter(|w| !["helm", "kubectl-create"].contains(&w.manager.as_str()))
-            .collect()
-    }
-
-    fn deployment(&self, ns: &str, name: &str) -> Option<Value> {
-        self.server.get("apps/v1", "Deployment", Some(ns), name)
-    }
-}
+use crate::common::cluster::{CNVRG_SPEC, Env, SPEC, stderr_of};
 
 /// Waits add at most one watch per (kind, namespace) in one run.
 fn one_watch_per_kind_and_namespace(requests: &[testserver::Request]) {
@@ -153,13 +37,6 @@ fn first_write(writes: &[Write], kind: &str, name: &str) -> usize {
         .iter()
         .position(|w| w.kind == kind && w.name == name)
         .unwrap_or_else(|| panic!("no write of {kind}/{name} in {writes:#?}"))
-}
-
-/// The command's stderr, also echoed (shown with `--nocapture` or on failure).
-fn stderr_of(out: &std::process::Output) -> String {
-    let text = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprintln!("{text}");
-    text
 }
 
 #[test]
@@ -1108,4 +985,196 @@ fn uninstall_removes_tenants_then_infra_and_keeps_crds_and_data() {
             .get("v1", "Namespace", None, "research")
             .is_none()
     );
+}
+
+/// SPEC without its tenants: infra only.
+fn infra_only(env: &Env) {
+    env.write_spec(SPEC.split("  tenants:\n").next().unwrap());
+}
+
+#[test]
+fn tenant_add_needs_infra_then_installs_only_that_tenant_and_reruns_clean() {
+    let env = Env::new(SPEC);
+    infra_only(&env);
+    let file = env.dir.path().join("tenants/vision.yaml");
+    let add = |extra: &[&str]| {
+        let mut args = vec!["tenant", "add", "vision", "--type", "workspace", "--yes"];
+        args.extend_from_slice(extra);
+        env.cnvrgctl(&args)
+    };
+
+    // Refused before infra is installed: nothing written anywhere.
+    add(&[])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "infra is not installed on http://",
+        ))
+        .stderr(predicate::str::contains(
+            "run `cnvrgctl install infra` first",
+        ));
+    assert!(!file.exists());
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+
+    env.cnvrgctl(&["install", "infra", "--yes"])
+        .assert()
+        .success();
+    env.server.clear_log();
+    add(&["--set", "workspace.agentPools[0].replicas=3"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "wrote {}",
+            file.display()
+        )));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.ends_with(
+            "kind: Tenant\nmetadata:\n  name: vision\nspec:\n  type: workspace\n  workspace:\n    agentPools:\n    - name: default\n      replicas: 3\n"
+        ),
+        "{text}"
+    );
+    let agents = env.deployment("vision", "vision-agent-default").unwrap();
+    assert_eq!(agents["spec"]["replicas"], 3);
+    assert_eq!(agents["status"]["readyReplicas"], 3, "waited for");
+    assert!(
+        env.writes()
+            .iter()
+            .all(|w| w.namespace.as_deref() == Some("vision")
+                || (w.namespace.is_none() && w.name == "vision")),
+        "only the tenant's objects are written: {:?}",
+        env.writes()
+    );
+
+    // The same command again continues (nothing left to do); other settings are refused.
+    env.server.clear_log();
+    add(&["--set", "workspace.agentPools[0].replicas=3"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "exists from an earlier `tenant add`",
+        ));
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+    add(&[]).assert().code(2).stderr(predicate::str::contains(
+        "vision.yaml already exists with other settings",
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "kept as it was"
+    );
+    env.cnvrgctl(&["diff"]).assert().code(0);
+}
+
+#[test]
+fn tenant_add_refuses_taken_names_and_namespaces_and_asks_for_type_off_a_terminal() {
+    let env = Env::new(SPEC);
+    env.cnvrgctl(&["install", "infra", "--yes"])
+        .assert()
+        .success();
+    env.server.create(json!({
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}
+    }));
+    env.server.clear_log();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &["research", "--type", "workspace"],
+            2,
+            "tenant `research` already exists in",
+        ),
+        (
+            &[
+                "vision",
+                "--type",
+                "workspace",
+                "--namespace",
+                "cnvrg-infra",
+            ],
+            2,
+            "namespace `cnvrg-infra` is the infra namespace",
+        ),
+        (
+            &["vision", "--type", "cnvrg", "--namespace", "research"],
+            2,
+            "namespace `research` is taken by tenant `research`",
+        ),
+        (
+            &["lab", "--type", "workspace"],
+            3,
+            "namespace `lab` already exists on http://",
+        ),
+        (&["vision"], 2, "--type is required (cnvrg or workspace)"),
+    ];
+    for (args, code, message) in cases {
+        let mut full = vec!["tenant", "add"];
+        full.extend_from_slice(args);
+        full.push("--yes");
+        env.cnvrgctl(&full)
+            .assert()
+            .code(code)
+            .stderr(predicate::str::contains(message));
+    }
+    // A mistake in --set is reported against the tenant file, like any spec error.
+    env.cnvrgctl(&[
+        "tenant",
+        "add",
+        "vision",
+        "--type",
+        "workspace",
+        "--set",
+        "workspace.agentPool[0].name=x",
+        "--yes",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("tenants/vision.yaml:"))
+    .stderr(predicate::str::contains("agentPools"));
+    assert!(!env.dir.path().join("tenants").exists(), "no file written");
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+}
+
+#[test]
+fn tenant_add_that_fails_keeps_its_file_and_a_rerun_continues() {
+    let env = Env::new(SPEC);
+    infra_only(&env);
+    env.cnvrgctl(&["install", "infra", "--yes"])
+        .assert()
+        .success();
+    let target = || Target::kind("Deployment").named("vision-orion-server");
+    // The registry refuses the Orion image until the user fixes its credentials.
+    env.server
+        .behave(target(), Behavior::NeverReady(PodTrouble::ImagePullBackOff));
+    let add = || {
+        env.cnvrgctl(&[
+            "tenant",
+            "add",
+            "vision",
+            "--type",
+            "workspace",
+            "--yes",
+            "--object-timeout",
+            "3s",
+        ])
+    };
+    let out = add().assert().code(5).get_output().clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("ImagePullBackOff"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "vision.yaml is kept; once the problem is fixed, run `cnvrgctl tenant add vision` again"
+        ),
+        "{stderr}"
+    );
+    assert!(env.dir.path().join("tenants/vision.yaml").exists());
+    assert!(env.deployment("vision", "vision-agent-default").is_none());
+
+    env.server.behave(
+        target(),
+        Behavior::Ready {
+            after: std::time::Duration::ZERO,
+        },
+    );
+    add().assert().success();
+    assert!(env.deployment("vision", "vision-agent-default").is_some());
+    env.cnvrgctl(&["diff"]).assert().code(0);
 }

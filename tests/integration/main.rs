@@ -8,5 +8,6 @@ mod cli;
 mod e2e;
 mod engine;
 mod plan;
+mod progress;
 mod render;
 mod spec_errors;

@@ -1,0 +1,136 @@
+//! A test API server with a spec directory beside it, and the binary run
+//! against it as a user runs it: what the cluster tests share.
+
+use std::path::PathBuf;
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+use testserver::{TestServer, Write};
+
+/// A multi-tenant cluster: infra with monitoring, logging and hostpath
+/// storage, and a workspace tenant with two agent pools.
+pub const SPEC: &str = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: acme
+spec:
+  profile: dev
+  mode: multi-tenant
+  clusterDomain: ml.acme.example
+  ingress:
+    type: nodeport
+  infra:
+    namespace: cnvrg-infra
+    monitoring: {enabled: true}
+    logging: {enabled: true}
+    storage:
+      hostpath: {enabled: true}
+  tenants:
+    - name: research
+      type: workspace
+      workspace:
+        agentPools:
+          - {name: default, replicas: 2}
+          - {name: gpu, replicas: 1}
+";
+
+/// A cluster with one cnvrg control-plane tenant (for the migration Job).
+pub const CNVRG_SPEC: &str = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: acme
+spec:
+  profile: dev
+  mode: multi-tenant
+  clusterDomain: ml.acme.example
+  ingress:
+    type: nodeport
+  infra:
+    namespace: cnvrg-infra
+    monitoring: {enabled: false}
+    logging: {enabled: false}
+  tenants:
+    - name: team-a
+      type: cnvrg
+";
+
+/// A test API server and a spec directory.
+pub struct Env {
+    pub server: TestServer,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new(spec: &str) -> Env {
+        Env::with_server(spec, TestServer::start())
+    }
+
+    pub fn with_server(spec: &str, server: TestServer) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { server, dir };
+        env.write_spec(spec);
+        env
+    }
+
+    pub fn spec(&self) -> PathBuf {
+        self.dir.path().join("cluster.yaml")
+    }
+
+    pub fn write_spec(&self, text: &str) {
+        std::fs::write(self.spec(), text).unwrap();
+    }
+
+    /// `cnvrgctl ARGS -f SPEC --kubeconfig ... --yes` with test-sized time limits.
+    pub fn cnvrgctl(&self, args: &[&str]) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.process(args))
+    }
+
+    /// [`Env::cnvrgctl`] as a plain process, for running it in the background.
+    pub fn process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(cargo_bin!("cnvrgctl"));
+        cmd.env_remove("KUBECONFIG")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .arg("-f")
+            .arg(self.spec())
+            .arg("--kubeconfig")
+            .arg(self.server.kubeconfig())
+            .args(["--timeout", "90s"]);
+        cmd
+    }
+
+    pub fn apply(&self, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.cnvrgctl(&["apply", "--yes", "--object-timeout", "60s"]);
+        cmd.args(extra);
+        cmd
+    }
+
+    pub fn install(&self) {
+        self.cnvrgctl(&["install", "infra", "--yes"])
+            .assert()
+            .success();
+        self.apply(&[]).assert().success();
+    }
+
+    /// Persisted writes by cnvrgctl (not by the test's own `apply_as`/`create`).
+    pub fn writes(&self) -> Vec<Write> {
+        self.server
+            .writes()
+            .into_iter()
+            .filter(|w| !["helm", "kubectl-create"].contains(&w.manager.as_str()))
+            .collect()
+    }
+
+    pub fn deployment(&self, ns: &str, name: &str) -> Option<Value> {
+        self.server.get("apps/v1", "Deployment", Some(ns), name)
+    }
+}
+
+/// The command's stderr, also echoed (shown with `--nocapture` or on failure).
+pub fn stderr_of(out: &std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("{text}");
+    text
+}
