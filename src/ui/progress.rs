@@ -255,6 +255,9 @@ impl Live {
         for bar in self.scopes.values() {
             bar.abandon();
         }
-        self.header.finish_and_clear();
+        self.header.set_style(
+            ProgressStyle::with_template("  {elapsed:>4} {msg}").expect("a valid template"),
+        );
+        self.header.finish_with_message("elapsed");
     }
 }
