@@ -8,6 +8,7 @@ mod cli;
 mod e2e;
 mod engine;
 mod plan;
+mod port_forward;
 mod progress;
 mod render;
 mod spec_errors;
