@@ -48,12 +48,8 @@ pub enum Error {
     /// The cluster could not be reached or read, or refused what was asked.
     #[error(transparent)]
     Cluster(crate::apply::Problem),
-    /// `port-forward` found nothing on the cluster to forward to: no such
-    /// Service, or no ready pod behind it.
-    #[error("{0}")]
-    Unavailable(String),
-    /// The cluster is not in the state the command needs (infra not
-    /// installed, a namespace taken).
+    /// The cluster is not in the state the command needs: infra not
+    /// installed, a namespace taken, nothing ready to `port-forward` to.
     #[error("{0}")]
     Precondition(String),
     /// Objects failed or were not ready in time.
@@ -88,7 +84,7 @@ impl Error {
             | Error::Plan(_)
             | Error::Usage(_) => EXIT_INVALID,
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
-            Error::Cluster(_) | Error::Unavailable(_) | Error::Precondition(_) => EXIT_CLUSTER,
+            Error::Cluster(_) | Error::Precondition(_) => EXIT_CLUSTER,
             Error::NotReady(_) | Error::NotReadyYet(_) => EXIT_NOT_READY,
             Error::Changes => EXIT_CHANGES,
             Error::Declined => EXIT_DECLINED,

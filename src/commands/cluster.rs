@@ -152,13 +152,7 @@ pub(super) async fn converge(
             printer.lines(&diff::summary(&changes))?;
         }
         let question = format!("Apply these changes to {}?", cluster.server());
-        if !printer
-            .confirm(&question, global.yes)
-            .map_err(Error::Usage)?
-        {
-            printer.info("nothing applied");
-            return Err(Error::Declined);
-        }
+        super::confirm(printer, global, &question, "nothing applied")?;
     } else if !json {
         printer.info(&format!(
             "no changes ({} objects); checking readiness",

@@ -9,7 +9,7 @@ mod remove;
 mod status;
 mod tenant;
 
-use crate::cli::{Cli, Command, OutputFormat, RenderArgs, SpecArgs};
+use crate::cli::{Cli, Command, Global, OutputFormat, RenderArgs, SpecArgs};
 use crate::error::Error;
 use crate::manifest::{Manifest, Scope};
 use crate::render::{SecretInputs, Templates};
@@ -132,6 +132,19 @@ fn validate(printer: &Printer, args: SpecArgs) -> Result<(), Error> {
         manifests.len()
     ));
     Ok(())
+}
+
+/// Asks `question` (`--yes` answers it); a no says `nothing` and ends the
+/// command with [`Error::Declined`].
+fn confirm(printer: &Printer, global: &Global, question: &str, nothing: &str) -> Result<(), Error> {
+    if printer
+        .confirm(question, global.yes)
+        .map_err(Error::Usage)?
+    {
+        return Ok(());
+    }
+    printer.info(nothing);
+    Err(Error::Declined)
 }
 
 /// `infra` or `tenant/NAME`, naming a scope the spec has.

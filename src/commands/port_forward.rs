@@ -114,7 +114,7 @@ async fn serve(
         )
         .await?;
     forward::pick(&target.service, &target.port, &pods).map_err(|why| {
-        Error::Unavailable(format!("no ready pod behind Service {}: {why}", target.id))
+        Error::Precondition(format!("no ready pod behind Service {}: {why}", target.id))
     })?;
     printer.info(&format!(
         "Forwarding http://{local} -> service {}:{} (Ctrl-C to stop)",
@@ -144,7 +144,7 @@ async fn target(
 ) -> Result<Target, Error> {
     let id = format!("{namespace}/{}", wanted.service);
     let missing = |what: &str| {
-        Error::Unavailable(format!(
+        Error::Precondition(format!(
             "Service {id} {what}; install the tenant first (cnvrgctl apply)"
         ))
     };
@@ -162,9 +162,9 @@ async fn target(
         return Err(missing("is not on the cluster"));
     };
     let port = forward::target_port(&service, wanted.port)
-        .map_err(|why| Error::Unavailable(format!("Service {id}: {why}")))?;
+        .map_err(|why| Error::Precondition(format!("Service {id}: {why}")))?;
     let selector = forward::label_selector(&service).ok_or_else(|| {
-        Error::Unavailable(format!(
+        Error::Precondition(format!(
             "Service {id} has no selector, so no pod is behind it"
         ))
     })?;

@@ -65,13 +65,7 @@ async fn remove_scopes(
         return Ok(0);
     }
     let question = format!("Delete {deleted} object(s) from {}?", cluster.server());
-    if !printer
-        .confirm(&question, global.yes)
-        .map_err(Error::Usage)?
-    {
-        printer.info("nothing deleted");
-        return Err(Error::Declined);
-    }
+    super::confirm(printer, global, &question, "nothing deleted")?;
     let progress = Progress::new(global.output == OutputFormat::Json);
     for (set, removal) in &plans {
         apply::remove(cluster.clone(), set, removal, options, &progress).await?;

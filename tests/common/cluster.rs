@@ -56,6 +56,29 @@ spec:
       type: cnvrg
 ";
 
+/// A small cluster: infra with the hostpath provisioner, one workspace.
+pub const SMALL: &str = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: acme
+spec:
+  profile: dev
+  ingress:
+    type: nodeport
+  infra:
+    monitoring: {enabled: false}
+    logging: {enabled: false}
+    storage:
+      hostpath: {enabled: true}
+  tenants:
+    - name: research
+      type: workspace
+      workspace:
+        agentPools:
+          - {name: default}
+";
+
 /// A test API server and a spec directory.
 pub struct Env {
     pub server: TestServer,

@@ -16,31 +16,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 use testserver::{Behavior, PodTrouble, Target};
 
-use crate::common::cluster::Env;
-
-/// Infra without monitoring or logging, and one workspace tenant.
-const SPEC: &str = "\
-apiVersion: cnvrgctl.io/v1alpha1
-kind: Cluster
-metadata:
-  name: acme
-spec:
-  profile: dev
-  mode: multi-tenant
-  clusterDomain: ml.acme.example
-  ingress:
-    type: nodeport
-  infra:
-    namespace: cnvrg-infra
-    monitoring: {enabled: false}
-    logging: {enabled: false}
-  tenants:
-    - name: research
-      type: workspace
-      workspace:
-        agentPools:
-          - {name: default}
-";
+use crate::common::cluster::{Env, SMALL};
 
 /// Generous: the child builds nothing, but CI machines are slow and shared.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -220,7 +196,7 @@ fn answered_by_another_pod(port: u16, old: &str) -> (TcpStream, String) {
 
 #[test]
 fn each_connection_gets_a_ready_pod_across_pod_restarts_until_ctrl_c() {
-    let env = Env::new(SPEC);
+    let env = Env::new(SMALL);
     env.install();
     let port = free_port().to_string();
     let mut forwarder = Forwarder::spawn(
@@ -337,7 +313,7 @@ fn each_connection_gets_a_ready_pod_across_pod_restarts_until_ctrl_c() {
 
 #[test]
 fn an_unknown_tenant_is_a_usage_error_naming_the_spec_tenants() {
-    let env = Env::new(SPEC);
+    let env = Env::new(SMALL);
     env.cnvrgctl(&["port-forward", "orion", "--tenant", "vision"])
         .assert()
         .code(2)
@@ -349,7 +325,7 @@ fn an_unknown_tenant_is_a_usage_error_naming_the_spec_tenants() {
 
 #[test]
 fn a_component_of_the_other_tenant_type_is_a_usage_error_listing_the_ones_it_has() {
-    let env = Env::new(SPEC);
+    let env = Env::new(SMALL);
     env.cnvrgctl(&["port-forward", "webapp", "--tenant", "research"])
         .assert()
         .code(2)
@@ -367,7 +343,7 @@ fn a_component_of_the_other_tenant_type_is_a_usage_error_listing_the_ones_it_has
 
 #[test]
 fn a_local_port_in_use_is_refused_naming_the_address() {
-    let env = Env::new(SPEC);
+    let env = Env::new(SMALL);
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     env.cnvrgctl(&[

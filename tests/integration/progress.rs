@@ -11,30 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use testserver::{Behavior, PodTrouble, Target};
 
-use crate::common::cluster::{Env, stderr_of};
-
-/// A small cluster: infra with the hostpath provisioner, one workspace.
-const SMALL: &str = "\
-apiVersion: cnvrgctl.io/v1alpha1
-kind: Cluster
-metadata:
-  name: acme
-spec:
-  profile: dev
-  ingress:
-    type: nodeport
-  infra:
-    monitoring: {enabled: false}
-    logging: {enabled: false}
-    storage:
-      hostpath: {enabled: true}
-  tenants:
-    - name: research
-      type: workspace
-      workspace:
-        agentPools:
-          - {name: default}
-";
+use crate::common::cluster::{Env, SMALL, stderr_of};
 
 /// `[  12.3s] ready    Kind/ns/name` → `ready    Kind/ns/name`; other lines as they are.
 fn untimed(line: &str) -> &str {
