@@ -1,10 +1,10 @@
 //! What the engine is doing, as it happens, in one of three forms:
-//! - **live** (stderr is a terminal, text output): an overall bar per scope
+//! - **live** (stdout and stderr are terminals, text output): an overall bar per scope
 //!   (objects ready of those this run handles) under a header with the
 //!   elapsed time, and one line per object being written or waited on with
 //!   its current reason ("1/2 replicas ready", "ImagePullBackOff: ..."),
 //!   removed once it is ready; what finished is logged above the bars;
-//! - **plain** (stderr is not a terminal): one line per step, waiting
+//! - **plain** (otherwise): one line per step, waiting
 //!   messages printed only when they change, so a log shows why something is
 //!   stuck without flooding;
 //! - **json** (`--output json`): one JSON object per line on stdout, the
@@ -65,7 +65,7 @@ impl Progress {
     fn with_scopes(json: bool, scope_of: HashMap<String, String>) -> Progress {
         let form = if json {
             Form::Json
-        } else if std::io::stderr().is_terminal() {
+        } else if std::io::stderr().is_terminal() && std::io::stdout().is_terminal() {
             Form::Live(Live::new(&scope_of))
         } else {
             Form::Plain
