@@ -98,6 +98,9 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Delete everything cnvrgctl installed: tenants first, then infra.
     Uninstall(UninstallArgs),
+    /// Print the RBAC cnvrgctl's own user needs for this spec (a ClusterRole;
+    /// with --scope tenant/NAME, a Role in its namespace and the cluster-wide reads).
+    Rbac(RbacArgs),
     /// Forward a local port to a tenant component's Service, picking a ready
     /// pod behind it for each new connection (Ctrl-C stops, exit 0).
     PortForward(PortForwardArgs),
@@ -163,6 +166,15 @@ pub struct TenantRemoveArgs {
     /// Also delete its volumes (PVCs) and so their data, and its namespace.
     #[arg(long)]
     pub delete_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RbacArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only what one tenant's commands need: `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,13 @@
 use clap::Parser;
 
 fn main() {
+    // A panic's message may hold anything it was given: mask secrets in it too.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "cnvrgctl panicked (a bug; please report it): {}",
+            cnvrgctl::redact::redact(&info.to_string())
+        );
+    }));
     let cli = cnvrgctl::cli::Cli::parse();
     let printer = cnvrgctl::ui::Printer::new(cli.global.no_color);
     if let Err(err) = cnvrgctl::commands::run(cli) {

@@ -131,7 +131,21 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<usize, WriteError
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        std::fs::write(&path, text).map_err(io(&path))?;
+        write_file(&path, text).map_err(io(&path))?;
     }
     Ok(files.len())
+}
+
+/// Writes `text` to `path`; a file holding a Secret is readable by its owner
+/// only (0600), as Secrets may hold credentials.
+fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if text.lines().any(|line| line == "kind: Secret") {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }

@@ -60,7 +60,9 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
         observed.map_err(Error::from)
     })?;
     let mut changes = observed.changes();
-    if !args.show_secrets {
+    if args.show_secrets {
+        crate::redact::reveal();
+    } else {
         changes.iter_mut().for_each(diff::mask_secrets);
     }
     let changed: Vec<&diff::Change> = changes.iter().filter(|c| c.op != Op::Unchanged).collect();

@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             remove::tenant_remove(&printer, &cli.global, args)
         }
         Command::Uninstall(args) => remove::uninstall(&printer, &cli.global, args),
+        Command::Rbac(args) => rbac(&printer, cli.global.output, args),
         Command::PortForward(args) => port_forward::port_forward(&printer, &cli.global, args),
     }
 }
@@ -76,6 +77,9 @@ fn prepare_spec(
     let mut secrets = SecretInputs::default();
     if for_cluster && let Some(registry) = &spec.cluster.registry {
         secrets.registry_password = registry.password()?;
+        if let Some(password) = &secrets.registry_password {
+            crate::redact::register(password);
+        }
     }
     let manifests = crate::render::render(&spec, &templates, &secrets)?;
     crate::validate::validate(&manifests)?;
@@ -119,6 +123,49 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
     let text = match format {
         OutputFormat::Text => crate::output::yaml_stream(&manifests),
         OutputFormat::Json => crate::output::json_list(&manifests),
+    };
+    Ok(printer.out(&text)?)
+}
+
+/// `cnvrgctl rbac`: the roles cnvrgctl's user needs, as YAML (or a JSON List).
+fn rbac(printer: &Printer, format: OutputFormat, args: crate::cli::RbacArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare(printer, &args.spec)?;
+    let objects = match args
+        .scope
+        .as_deref()
+        .map(|s| parse_scope(s, &spec))
+        .transpose()?
+    {
+        None => vec![crate::rbac::cluster_role(&manifests)],
+        Some(Scope::Infra) => {
+            return Err(Error::Usage(
+                "--scope: the infra scope needs the whole ClusterRole; leave --scope out".into(),
+            ));
+        }
+        Some(scope) => {
+            let namespace = crate::apply::scope_namespace(&manifests, &scope)
+                .expect("a tenant of the spec has a namespace");
+            crate::rbac::tenant_roles(&manifests, &scope, &namespace)
+        }
+    };
+    let text = match format {
+        OutputFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+            serde_json::to_string_pretty(&list).expect("serializes") + "\n"
+        }
+        OutputFormat::Text => {
+            let mut text = String::from(
+                "# The RBAC cnvrgctl's user needs for this spec (`cnvrgctl rbac`): every\n# rendered kind, and besides them:\n",
+            );
+            for why in crate::rbac::reasons() {
+                text.push_str(&format!("#   {why}\n"));
+            }
+            for object in &objects {
+                text.push_str("---\n");
+                text.push_str(&crate::yaml::to_string(object));
+            }
+            text
+        }
     };
     Ok(printer.out(&text)?)
 }

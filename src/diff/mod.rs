@@ -102,8 +102,11 @@ impl Change {
 /// desired object: no live object → [`Op::Create`]; equal after
 /// normalization → [`Op::Unchanged`]; otherwise [`Op::Update`].
 pub fn compare(scope: &Scope, live: Option<&Value>, dry_run: &Value) -> Change {
-    let after = normalize(dry_run);
+    let mut after = normalize(dry_run);
     let before = live.map(normalize);
+    if let Some(before) = &before {
+        normalize::align(&mut after, before);
+    }
     let op = match &before {
         None => Op::Create,
         Some(before) if *before == after => Op::Unchanged,

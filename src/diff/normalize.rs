@@ -3,7 +3,9 @@
 //! kubectl add), so that a live object and a dry-run apply of the same desired
 //! object compare equal when nothing would change. Both sides come from the
 //! server, so defaulted `spec` fields are on both and are kept; everything that
-//! is kept stays in its order.
+//! is kept stays in its order, except that [`align`] puts the fields of a
+//! would-be object in the order the live one has them, so a diff shows what
+//! changed rather than where fields happen to sit.
 
 use serde_json::{Map, Value};
 
@@ -55,6 +57,33 @@ pub fn normalize(object: &Value) -> Value {
         }
     }
     object
+}
+
+/// Reorders the maps of `value` after those of `like`, recursively: keys
+/// `like` has come first, in its order; the others follow in their own.
+pub fn align(value: &mut Value, like: &Value) {
+    match (value, like) {
+        (Value::Object(map), Value::Object(like)) => {
+            let mut old = std::mem::take(map);
+            for key in like.keys() {
+                if let Some(v) = old.shift_remove(key) {
+                    map.insert(key.clone(), v);
+                }
+            }
+            map.extend(old);
+            for (key, v) in map.iter_mut() {
+                if let Some(l) = like.get(key) {
+                    align(v, l);
+                }
+            }
+        }
+        (Value::Array(items), Value::Array(like)) => {
+            for (v, l) in items.iter_mut().zip(like) {
+                align(v, l);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn is_empty_or_null(value: &Value) -> bool {

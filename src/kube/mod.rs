@@ -259,6 +259,7 @@ impl Cluster {
             params = params.dry_run();
         }
         let verb = if dry_run { "dry-run apply" } else { "apply" };
+        crate::redact::register_secret(object);
         let api = self.api(resource, namespace);
         let applied = self
             .call(
@@ -399,9 +400,16 @@ pub fn id(resource: &Resource, namespace: Option<&str>, name: &str) -> String {
 fn to_value(resource: &Resource, object: DynamicObject) -> Value {
     let mut value = serde_json::to_value(object).expect("a DynamicObject serializes");
     if let Some(map) = value.as_object_mut() {
-        map.insert("apiVersion".into(), resource.api.api_version.clone().into());
-        map.insert("kind".into(), resource.api.kind.clone().into());
+        // First, where a single object's JSON has them, so both read the same.
+        map.shift_insert(
+            0,
+            "apiVersion".into(),
+            resource.api.api_version.clone().into(),
+        );
+        map.shift_insert(1, "kind".into(), resource.api.kind.clone().into());
     }
+    // Every Secret read passes here: its values must never be printed.
+    crate::redact::register_secret(&value);
     value
 }
 

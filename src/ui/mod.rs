@@ -27,6 +27,7 @@ impl Printer {
 
     /// Command output. A closed pipe (`cnvrgctl render | head`) is not an error.
     pub fn out(&self, text: &str) -> std::io::Result<()> {
+        let text = crate::redact::redact(text);
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -60,15 +61,23 @@ impl Printer {
 
     /// A status line on stderr.
     pub fn info(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", crate::redact::redact(text));
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!("{}: {text}", self.paint("warning", "33"));
+        eprintln!(
+            "{}: {}",
+            self.paint("warning", "33"),
+            crate::redact::redact(text)
+        );
     }
 
     pub fn error(&self, text: &str) {
-        eprintln!("{}: {text}", self.paint("error", "31"));
+        eprintln!(
+            "{}: {}",
+            self.paint("error", "31"),
+            crate::redact::redact(text)
+        );
     }
 
     fn paint(&self, word: &str, code: &str) -> String {

@@ -22,6 +22,7 @@ use serde_json::json;
 
 use crate::apply::{Event, Observed, Observer};
 use crate::diff::Op;
+use crate::redact::redact;
 
 /// Prints engine events.
 pub struct Progress {
@@ -81,7 +82,7 @@ impl Progress {
     pub fn note(&self, text: &str) {
         match &self.form {
             Form::Json => self.json("note", None, Some(text)),
-            Form::Plain => eprintln!("{text}"),
+            Form::Plain => eprintln!("{}", redact(text)),
             Form::Live(live) => live.log(text),
         }
     }
@@ -108,7 +109,7 @@ impl Progress {
             event["detail"] = detail.into();
         }
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{event}");
+        let _ = writeln!(out, "{}", redact(&event.to_string()));
     }
 
     /// One event in the json or plain form.
@@ -118,7 +119,7 @@ impl Progress {
         }
         let elapsed = self.started.elapsed().as_secs_f32();
         match detail {
-            Some(d) => eprintln!("[{elapsed:6.1}s] {what:<8} {object}: {d}"),
+            Some(d) => eprintln!("[{elapsed:6.1}s] {what:<8} {object}: {}", redact(d)),
             None => eprintln!("[{elapsed:6.1}s] {what:<8} {object}"),
         }
     }
@@ -185,7 +186,7 @@ impl Live {
     }
 
     fn log(&self, text: &str) {
-        let _ = self.multi.println(text);
+        let _ = self.multi.println(redact(text));
     }
 
     /// The line of a busy object, made on first use.
@@ -199,7 +200,7 @@ impl Live {
             bar.set_prefix(object.to_string());
             bar
         });
-        bar.set_message(text);
+        bar.set_message(redact(&text).into_owned());
         let busy = busy.len();
         self.header_count(busy);
     }

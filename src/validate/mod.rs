@@ -70,6 +70,7 @@ impl fmt::Display for ValidateError {
 struct Kind {
     api_version: &'static str,
     kind: &'static str,
+    plural: &'static str,
     namespaced: bool,
     check: fn(&Value) -> Result<(), String>,
 }
@@ -78,9 +79,19 @@ fn kind<T: Resource + DeserializeOwned + 'static>() -> Kind {
     Kind {
         api_version: T::API_VERSION,
         kind: T::KIND,
+        plural: T::URL_PATH_SEGMENT,
         namespaced: TypeId::of::<T::Scope>() == TypeId::of::<NamespaceResourceScope>(),
         check: strict::<T>,
     }
+}
+
+/// The resource (plural) of a built-in kind cnvrgctl may render, and whether
+/// it is namespaced.
+pub fn built_in(api_version: &str, kind: &str) -> Option<(&'static str, bool)> {
+    KINDS
+        .iter()
+        .find(|k| k.api_version == api_version && k.kind == kind)
+        .map(|k| (k.plural, k.namespaced))
 }
 
 /// The built-in kinds cnvrgctl may render.

@@ -139,6 +139,20 @@ fn out_dir_is_written_and_rewritten_but_never_over_foreign_files() {
     }
     assert!(out.join("kustomization.yaml").is_file());
     assert!(out.join("tenants/research/orion-server.yaml").is_file());
+    // Files holding a Secret are the owner's only; the others are not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |rel: &str| {
+            std::fs::metadata(out.join(rel))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("tenants/research/postgres.yaml"), 0o600);
+        assert_ne!(mode("tenants/research/orion-server.yaml"), 0o600);
+    }
 
     let foreign = dir.path().join("mine");
     std::fs::create_dir_all(&foreign).unwrap();
@@ -201,4 +215,41 @@ fn closed_stdout_is_not_an_error() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn rbac_grants_every_rendered_kind_and_is_valid_rbac() {
+    for name in EXAMPLES {
+        let (_, manifests) = crate::common::render_example(name);
+        let role = cnvrgctl::rbac::cluster_role(&manifests);
+        let typed: k8s_openapi::api::rbac::v1::ClusterRole =
+            serde_json::from_value(role.clone()).expect("a valid ClusterRole");
+        let rules = typed.rules.unwrap_or_default();
+        for m in &manifests {
+            let granted = rules.iter().any(|r| {
+                r.api_groups
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains(&m.group().to_string())
+                    && r.verbs.iter().any(|v| v == "patch")
+                    && r.resources
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains(&cnvrgctl::rbac::plural(m, &manifests))
+            });
+            assert!(granted, "{name}: nothing lets cnvrgctl apply {}", m.id());
+        }
+    }
+    // The command prints it, with the reasons for what is not rendered.
+    cnvrgctl()
+        .args(["rbac", "-f"])
+        .arg(example("multi-tenant"))
+        .args(["--scope", "tenant/research"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kind: Role\n"))
+        .stdout(predicate::str::contains("  namespace: research\n"))
+        .stdout(predicate::str::contains(
+            "pods/log (core) get: the log tail of a failed Job",
+        ));
 }

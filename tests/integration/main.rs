@@ -11,4 +11,5 @@ mod plan;
 mod port_forward;
 mod progress;
 mod render;
+mod secrets;
 mod spec_errors;
