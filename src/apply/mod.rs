@@ -144,7 +144,12 @@ fn report(failed: &[String], blockers: &[Blocker], skipped: usize) -> String {
         out.push_str(&format!("{} object(s) failed", failed.len()));
     }
     for b in blockers {
-        out.push_str(&format!("\n  {}: {}", b.object, b.message));
+        // Cluster errors already name their object.
+        let message = b
+            .message
+            .strip_prefix(&format!("{}: ", b.object))
+            .unwrap_or(&b.message);
+        out.push_str(&format!("\n  {}: {message}", b.object));
         for p in &b.pods {
             out.push_str(&format!("\n    pod {}: {}", p.pod, p.message));
         }

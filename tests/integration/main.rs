@@ -7,6 +7,7 @@ mod catalogue;
 mod cli;
 mod e2e;
 mod engine;
+mod faults;
 mod plan;
 mod port_forward;
 mod progress;

@@ -1,0 +1,198 @@
+//! Faults during apply against the test API server, and what a plain re-run
+//! does afterwards: a forbidden kind (RBAC 403), an admission webhook's
+//! denial, a namespace stuck terminating, the API server failing for a
+//! while, Ctrl-C at different points. Each run must stop or survive with a
+//! message naming the object and the API's reason, and the re-run must
+//! converge with nothing lost: generated Secrets keep their values, volumes
+//! keep their identity, nothing is deleted that was not pruned on purpose.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use testserver::{Fault, FaultKind, FaultTarget, Verb};
+
+use crate::common::cluster::{Env, SMALL, stderr_of};
+
+/// What must survive any fault: Secret data and PVC uids, by name.
+fn kept(env: &Env) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for ns in ["cnvrg-infra", "research"] {
+        for s in env.server.list("v1", "Secret", Some(ns)) {
+            out.insert(
+                format!("Secret/{ns}/{}", s["metadata"]["name"].as_str().unwrap()),
+                s["data"].to_string(),
+            );
+        }
+        for c in env.server.list("v1", "PersistentVolumeClaim", Some(ns)) {
+            out.insert(
+                format!("PVC/{ns}/{}", c["metadata"]["name"].as_str().unwrap()),
+                c["metadata"]["uid"].to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Everything in `before` is still there, unchanged.
+fn nothing_lost(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) {
+    for (key, value) in before {
+        assert_eq!(after.get(key), Some(value), "{key} changed or went away");
+    }
+}
+
+/// A re-run converges and `diff` then has nothing to say.
+fn converges(env: &Env) {
+    env.apply(&[]).assert().success();
+    env.cnvrgctl(&["diff"]).assert().code(0);
+}
+
+#[test]
+fn a_forbidden_kind_names_the_object_and_the_reason_and_a_rerun_converges() {
+    let env = Env::new(SMALL);
+    env.server.inject(Fault::new(
+        FaultTarget::method("PATCH").and_path("/rolebindings/research-agent-default"),
+        FaultKind::Reject {
+            code: 403,
+            reason: "Forbidden".into(),
+            message: "rolebindings.rbac.authorization.k8s.io \"research-agent-default\" is forbidden: User \"ops\" cannot patch resource \"rolebindings\" in API group \"rbac.authorization.k8s.io\" in the namespace \"research\"".into(),
+        },
+    ));
+    let out = env.apply(&[]).assert().failure().get_output().clone();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("RoleBinding/research/research-agent-default"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("forbidden"), "{stderr}");
+    assert!(stderr.contains("re-run to continue"), "{stderr}");
+    // The agents need their RoleBinding: not started.
+    assert!(
+        env.deployment("research", "research-agent-default")
+            .is_none()
+    );
+    let before = kept(&env);
+    assert!(before.keys().any(|k| k.starts_with("Secret/research/")));
+    converges(&env);
+    nothing_lost(&before, &kept(&env));
+}
+
+#[test]
+fn an_admission_webhook_denial_is_reported_with_its_message() {
+    let env = Env::new(SMALL);
+    env.server.inject(Fault::new(
+        FaultTarget::method("PATCH").and_path("/statefulsets/research-postgres"),
+        FaultKind::Reject {
+            code: 400,
+            reason: "BadRequest".into(),
+            message: "admission webhook \"images.policy.example.com\" denied the request: image docker.io/postgres is not from registry.internal".into(),
+        },
+    ));
+    let out = env.apply(&[]).assert().failure().get_output().clone();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("StatefulSet/research/research-postgres"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("admission webhook \"images.policy.example.com\" denied the request"),
+        "{stderr}"
+    );
+    assert!(
+        env.deployment("research", "research-orion-server")
+            .is_none()
+    );
+    let before = kept(&env);
+    converges(&env);
+    nothing_lost(&before, &kept(&env));
+}
+
+#[test]
+fn a_namespace_stuck_terminating_is_a_clear_error_until_it_is_gone() {
+    let env = Env::new(SMALL);
+    env.apply(&[]).assert().success();
+    env.server.stick_namespace("research");
+    env.server.delete("v1", "Namespace", None, "research");
+    let out = env
+        .apply(&["--object-timeout", "5s"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("Namespace/research"), "{stderr}");
+    assert!(stderr.contains("terminating"), "{stderr}");
+    // Infra was not touched by the failed run.
+    assert!(
+        env.deployment("cnvrg-infra", "hostpath-provisioner")
+            .is_some()
+    );
+    env.server.unstick_namespace("research");
+    let until = Instant::now() + Duration::from_secs(30);
+    while env
+        .server
+        .get("v1", "Namespace", None, "research")
+        .is_some()
+    {
+        assert!(Instant::now() < until, "the namespace never went away");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    converges(&env);
+    assert!(
+        env.deployment("research", "research-orion-server")
+            .is_some()
+    );
+}
+
+#[test]
+fn an_api_server_failing_for_a_while_is_ridden_out() {
+    let env = Env::new(SMALL);
+    // Every kind of call fails a few times: reads, lists, watches, writes.
+    for (target, n) in [
+        (FaultTarget::verb(Verb::Apply), 4),
+        (FaultTarget::verb(Verb::List), 3),
+        (FaultTarget::verb(Verb::Watch), 3),
+        (FaultTarget::any(), 3),
+    ] {
+        env.server
+            .inject(Fault::new(target, FaultKind::Status(503)).times(n));
+    }
+    env.apply(&[]).assert().success();
+    env.cnvrgctl(&["diff"]).assert().code(0);
+}
+
+#[test]
+fn ctrl_c_at_any_point_loses_nothing_and_a_rerun_converges() {
+    let env = Env::new(SMALL);
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for delay_ms in [30u64, 150, 400, 900, 1600] {
+        let child = env
+            .process(&["apply", "--yes"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let code = out.status.code();
+        // Before it starts writing, SIGINT simply ends the process.
+        let killed = std::os::unix::process::ExitStatusExt::signal(&out.status) == Some(2);
+        assert!(
+            killed || matches!(code, Some(0) | Some(130)),
+            "after {delay_ms} ms: {:?}\n{stderr}",
+            out.status
+        );
+        if code == Some(130) {
+            assert!(stderr.contains("interrupted"), "{stderr}");
+        }
+        let now = kept(&env);
+        nothing_lost(&seen, &now);
+        seen = now;
+    }
+    converges(&env);
+    nothing_lost(&seen, &kept(&env));
+}
