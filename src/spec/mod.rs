@@ -18,7 +18,10 @@ mod resolved;
 mod tenant_file;
 
 pub use error::{Diagnostic, Source, SpecError, did_you_mean};
-pub use model::{IngressType, Mode, ReclaimPolicy, ResourceList, Resources, TenantType};
+pub use model::{
+    ContainerDefaults, CpuMemory, IngressType, Mode, ReclaimPolicy, ResourceList, Resources,
+    TenantQuota, TenantType,
+};
 pub use names::{dns1123_label, dns1123_subdomain};
 pub use quantity::Quantity;
 pub use resolved::*;

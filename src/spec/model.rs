@@ -109,6 +109,9 @@ pub struct Ingress {
     #[serde(rename = "type")]
     pub kind: Option<IngressType>,
     pub class_name: Option<String>,
+    /// Namespace of the ingress controller's pods (type `ingress`): the one
+    /// namespace the tenants' network policies let in to exposed services.
+    pub controller_namespace: Option<String>,
     pub https: Option<Https>,
 }
 
@@ -352,4 +355,49 @@ pub struct ProfileSpec {
     pub kibana: Sizing,
     pub tenant_prometheus: Sizing,
     pub grafana: Sizing,
+    /// The ResourceQuota and LimitRange of each tenant namespace, per type.
+    pub tenant_quotas: TenantQuotas,
+}
+
+/// A profile's tenant quotas: one per tenant type.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantQuotas {
+    pub cnvrg: TenantQuota,
+    pub workspace: TenantQuota,
+}
+
+/// What one tenant namespace may use in all (its ResourceQuota), and what a
+/// container that sets no resources gets (its LimitRange). Every field is
+/// required: a quota is only as good as its weakest missing line.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantQuota {
+    /// `requests.cpu` and `requests.memory` of all pods together.
+    pub requests: CpuMemory,
+    /// `limits.cpu` and `limits.memory` of all pods together.
+    pub limits: CpuMemory,
+    /// `requests.storage`: the sum of every volume claim's size.
+    pub storage: Quantity,
+    /// `persistentvolumeclaims`: how many claims.
+    pub persistent_volume_claims: u32,
+    /// `pods`: how many pods at once (not finished).
+    pub pods: u32,
+    /// The LimitRange's `defaultRequest` and `default` for containers.
+    pub container_defaults: ContainerDefaults,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerDefaults {
+    pub requests: CpuMemory,
+    pub limits: CpuMemory,
+}
+
+/// A CPU and a memory quantity, both required.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuMemory {
+    pub cpu: Quantity,
+    pub memory: Quantity,
 }

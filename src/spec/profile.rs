@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::error::{Diagnostic, Source, did_you_mean};
-use super::model::{ProfileFile, ProfileSpec, Resources, Sizing};
+use super::model::{ProfileFile, ProfileSpec, Resources, Sizing, TenantQuota, TenantType};
 use super::parse::parse;
 
 /// The profiles shipped inside the binary.
@@ -152,6 +152,47 @@ pub mod slots {
         of: |p| &p.grafana,
         single: Some("Grafana keeps users and sessions in a per-pod SQLite database"),
     };
+}
+
+/// The tenant quota a profile gives tenants of type `kind`.
+pub fn quota_of(profile: &ProfileSpec, kind: TenantType) -> &TenantQuota {
+    match kind {
+        TenantType::Cnvrg => &profile.tenant_quotas.cnvrg,
+        TenantType::Workspace => &profile.tenant_quotas.workspace,
+    }
+}
+
+/// What the API server would refuse in a profile's tenant quotas: a
+/// LimitRange whose default request is above its default limit. (Whether the
+/// quota is large enough for the tenants is checked on the rendered objects,
+/// `validate::quota`.)
+pub fn check_quotas(profile: &Profile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (kind, key) in [
+        (TenantType::Cnvrg, "cnvrg"),
+        (TenantType::Workspace, "workspace"),
+    ] {
+        let defaults = &quota_of(&profile.spec, kind).container_defaults;
+        for (what, req, lim) in [
+            ("cpu", &defaults.requests.cpu, &defaults.limits.cpu),
+            ("memory", &defaults.requests.memory, &defaults.limits.memory),
+        ] {
+            if req.value() > lim.value() {
+                out.push(
+                    profile
+                        .source
+                        .at(
+                            &format!("spec.tenantQuotas.{key}.containerDefaults.requests.{what}"),
+                            format!(
+                                "default {what} request {req} is more than the default limit {lim}"
+                            ),
+                        )
+                        .help("a LimitRange's default requests must not exceed its default limits"),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// A loaded profile and the file it came from (for error positions).

@@ -22,6 +22,8 @@ const DEFAULT_RETENTION: &str = "15d";
 const MAX_TENANT_NAME: usize = 40;
 const MAX_POOL_NAME: usize = 20;
 const PULL_SECRET: &str = "cnvrg-registry";
+/// Where ingress-nginx installs itself by default.
+const DEFAULT_INGRESS_NAMESPACE: &str = "ingress-nginx";
 
 /// A tenant as declared, with the file and path it was declared at.
 pub struct Declared {
@@ -64,6 +66,9 @@ pub fn resolve(
             None
         }
     };
+    if let Some(p) = &profile {
+        r.diags.extend(profile::check_quotas(p));
+    }
 
     let mode = spec.mode.unwrap_or(Mode::MultiTenant);
     if let Some(domain) = &spec.cluster_domain {
@@ -283,8 +288,32 @@ impl Resolver {
         let ingress = ingress.unwrap_or(super::model::Ingress {
             kind: None,
             class_name: None,
+            controller_namespace: None,
             https: None,
         });
+        let kind = ingress.kind.unwrap_or(IngressType::Istio);
+        let controller_namespace = match (kind, ingress.controller_namespace) {
+            (IngressType::Ingress, Some(ns)) => {
+                self.check(
+                    "spec.ingress.controllerNamespace",
+                    names::dns1123_label(&ns, 63),
+                );
+                Some(ns)
+            }
+            (IngressType::Ingress, None) => Some(DEFAULT_INGRESS_NAMESPACE.into()),
+            (_, Some(_)) => {
+                self.diags.push(
+                    self.src
+                        .at(
+                            "spec.ingress.controllerNamespace",
+                            "`controllerNamespace` is only used with `type: ingress`",
+                        )
+                        .help("remove it, or set `type: ingress`"),
+                );
+                None
+            }
+            (_, None) => None,
+        };
         let https = ingress.https.unwrap_or(super::model::Https {
             enabled: None,
             cert_secret: None,
@@ -301,8 +330,9 @@ impl Resolver {
             );
         }
         IngressSettings {
-            kind: ingress.kind.unwrap_or(IngressType::Istio),
+            kind,
             class_name: ingress.class_name,
+            controller_namespace,
             https: Https {
                 enabled,
                 cert_secret: https.cert_secret,
@@ -650,11 +680,20 @@ impl Resolver {
             }
             let workspace = self.workspace(&d, profile);
             let cnvrg = self.cnvrg(&d, around, profile);
+            // In single-namespace mode the namespace holds the infra scope
+            // too: no tenant quota there.
+            let quota = match (mode, profile) {
+                (Mode::MultiTenant, Some(p)) => {
+                    Some(profile::quota_of(&p.spec, d.spec.kind).clone())
+                }
+                _ => None,
+            };
             out.push(Tenant {
                 name: d.spec.name,
                 kind: d.spec.kind,
                 namespace,
                 owns_namespace: mode == Mode::MultiTenant,
+                quota,
                 workspace,
                 cnvrg,
                 file: d.source.path.clone(),

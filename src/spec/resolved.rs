@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::error::{Diagnostic, Source, SpecError};
-use super::model::{IngressType, Mode, ReclaimPolicy, Resources, TenantType};
+use super::model::{IngressType, Mode, ReclaimPolicy, Resources, TenantQuota, TenantType};
 use super::quantity::Quantity;
 
 #[derive(Debug, Serialize)]
@@ -104,6 +104,9 @@ pub struct IngressSettings {
     #[serde(rename = "type")]
     pub kind: IngressType,
     pub class_name: Option<String>,
+    /// Where the ingress controller runs (type `ingress` only; default
+    /// `ingress-nginx`): tenants' network policies admit it to exposed services.
+    pub controller_namespace: Option<String>,
     pub https: Https,
 }
 
@@ -213,6 +216,10 @@ pub struct Tenant {
     pub namespace: String,
     /// False in single-namespace mode, where the infra scope owns the namespace.
     pub owns_namespace: bool,
+    /// The namespace's ResourceQuota and LimitRange, from the profile's
+    /// `tenantQuotas` for this type; none in single-namespace mode, where the
+    /// namespace is the infra scope's.
+    pub quota: Option<TenantQuota>,
     pub workspace: Option<Workspace>,
     pub cnvrg: Option<Cnvrg>,
     /// The file the tenant was declared in.

@@ -2,9 +2,12 @@
 //! deserialize into its k8s-openapi type (Kubernetes v1.33 schemas) with no
 //! unknown field, sit in a namespace exactly when its kind is namespaced, and
 //! carry valid names and labels; generated Secret keys must be declared; custom
-//! resources must fit the schema of their CRD ([`schema`]). A typo in a
-//! template fails here, not on a cluster. Pure; no I/O.
+//! resources must fit the schema of their CRD ([`schema`]); what cnvrgctl puts
+//! in a namespace with a ResourceQuota must fit it ([`quota`]). A typo in a
+//! template, or a quota too small for its tenant, fails here, not on a
+//! cluster. Pure; no I/O.
 
+mod quota;
 mod schema;
 
 pub use schema::PREREQUISITES;
@@ -155,7 +158,7 @@ fn is_built_in_group(group: &str) -> bool {
 /// Checks every object; returns all problems at once.
 pub fn validate(manifests: &[Manifest]) -> Result<(), ValidateError> {
     let crds = schema::Crds::of(manifests);
-    let problems: Vec<Problem> = manifests
+    let mut problems: Vec<Problem> = manifests
         .iter()
         .flat_map(|m| {
             check(m, &crds).into_iter().map(|message| Problem {
@@ -166,6 +169,7 @@ pub fn validate(manifests: &[Manifest]) -> Result<(), ValidateError> {
             })
         })
         .collect();
+    problems.extend(quota::check(manifests));
     if problems.is_empty() {
         Ok(())
     } else {

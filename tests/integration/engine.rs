@@ -305,7 +305,12 @@ fn removed_pool_is_pruned_and_volumes_are_kept() {
         .get_output()
         .clone();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("research-agent-gpu  delete"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains(" research-agent-gpu ") && l.ends_with(" delete")),
+        "{stdout}"
+    );
     env.server.clear_log();
 
     let out = env.apply(&[]).assert().success().get_output().clone();

@@ -8,6 +8,7 @@ mod cli;
 mod e2e;
 mod engine;
 mod faults;
+mod isolation;
 mod plan;
 mod port_forward;
 mod progress;
