@@ -44,9 +44,15 @@ pub fn build<'a>(
     env.add_function("image", move |key: &str| {
         images::resolve(key, hub.as_deref()).ok_or_else(|| {
             let known: Vec<&str> = images::IMAGES.iter().map(|(k, _)| *k).collect();
+            let hint = crate::spec::did_you_mean(key, &known)
+                .map(|k| format!("did you mean `{k}`? "))
+                .unwrap_or_default();
             Error::new(
                 ErrorKind::InvalidOperation,
-                format!("unknown image `{key}`; known images: {}", known.join(", ")),
+                format!(
+                    "unknown image `{key}`; {hint}known images: {}",
+                    known.join(", ")
+                ),
             )
         })
     });
@@ -94,6 +100,37 @@ pub fn template_error(template: &str, scope: Option<&Scope>, err: &Error) -> Ren
         scope: scope.map(Scope::to_string),
         line: err.line(),
         detail,
-        window: err.display_debug_info().to_string(),
+        window: window(err),
     }
+}
+
+/// minijinja's source window. Its dump of the variables the template
+/// references is kept only for an undefined value (it shows what exists), with
+/// functions shown as `<function>` instead of the Rust closure's type name.
+fn window(err: &Error) -> String {
+    let debug = err.display_debug_info().to_string();
+    let Some(start) = debug
+        .find("\nReferenced variables:")
+        .or_else(|| debug.find("\nNo referenced variables"))
+    else {
+        return debug;
+    };
+    let end = debug
+        .rfind("\n---")
+        .filter(|&e| e > start)
+        .unwrap_or(debug.len());
+    if err.kind() != ErrorKind::UndefinedError {
+        return format!("{}{}", &debug[..start], &debug[end..]);
+    }
+    let vars: Vec<String> = debug[start..end]
+        .split('\n')
+        .map(|line| match line.split_once(": ") {
+            Some((key, value)) if value.contains("{{closure}}") => {
+                let comma = if value.ends_with(',') { "," } else { "" };
+                format!("{key}: <function>{comma}")
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    format!("{}{}{}", &debug[..start], vars.join("\n"), &debug[end..])
 }

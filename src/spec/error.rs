@@ -32,7 +32,10 @@ impl Source {
     }
 
     pub fn at_pos(&self, field: &str, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
-        let line = pos.and_then(|p| self.text.lines().nth(p.line - 1).map(mask_secret));
+        let line = pos.and_then(|p| {
+            let line = self.text.lines().nth(p.line.checked_sub(1)?)?;
+            Some(printable(&mask_secret(line)))
+        });
         Diagnostic {
             file: self.path.clone(),
             pos,
@@ -59,6 +62,30 @@ fn mask_secret(line: &str) -> String {
     } else {
         line.to_string()
     }
+}
+
+/// A source line as it can be shown on a terminal: a tab as `→` and any other
+/// control character as `�`, one character each so the caret stays aligned.
+fn printable(line: &str) -> String {
+    line.chars()
+        .map(|c| match c {
+            '\t' => '→',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// A message as it can be shown on a terminal: line breaks kept, any other
+/// control character (from a quoted value) as `�`.
+fn printable_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => '\n',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect()
 }
 
 /// A problem at one place in one file.
@@ -89,9 +116,15 @@ impl Diagnostic {
 
     /// A diagnostic about a whole file (I/O, wrong kind) with no position.
     pub fn file(path: &Path, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::file_at(path, None, message)
+    }
+
+    /// A diagnostic at a position of a file whose text cannot be shown (not
+    /// UTF-8, say).
+    pub fn file_at(path: &Path, pos: Option<Pos>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             file: path.to_path_buf(),
-            pos: None,
+            pos,
             field: String::new(),
             message: message.into(),
             help: None,
@@ -107,9 +140,9 @@ impl fmt::Display for Diagnostic {
             write!(f, ":{}:{}", p.line, p.col)?;
         }
         if !self.field.is_empty() && self.field != "." {
-            write!(f, ": {}", self.field)?;
+            write!(f, ": {}", printable_text(&self.field))?;
         }
-        write!(f, ": {}", self.message)?;
+        write!(f, ": {}", printable_text(&self.message))?;
         if let (Some(p), Some(line)) = (self.pos, &self.line) {
             let (shown, col) = window(line, p.col);
             let n = p.line.to_string();
@@ -118,7 +151,7 @@ impl fmt::Display for Diagnostic {
             write!(f, "{}^", " ".repeat(col.saturating_sub(1)))?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
+            write!(f, "\n  = help: {}", printable_text(help))?;
         }
         Ok(())
     }

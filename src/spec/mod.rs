@@ -144,13 +144,22 @@ fn read(path: &Path) -> Result<String, SpecError> {
     }
     let bytes = std::fs::read(path).map_err(read_err)?;
     String::from_utf8(bytes).map_err(|e| {
-        SpecError::Invalid(vec![Diagnostic::file(
-            path,
-            format!(
-                "the file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )])
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..offset]);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        SpecError::Invalid(vec![
+            Diagnostic::file_at(
+                path,
+                Some(crate::yaml::Pos { line, col }),
+                format!(
+                    "the file is not UTF-8 text (byte 0x{:02X} at offset {offset})",
+                    bytes[offset]
+                ),
+            )
+            .help("spec files are YAML text in UTF-8; re-save it as UTF-8 (or is this not a spec file?)"),
+        ])
     })
 }
 

@@ -64,6 +64,128 @@ fn check_label(name: &str, max: usize, letter_first: bool) -> Result<(), String>
     Ok(())
 }
 
+/// Checks a label key (`kubernetes.io/hostname`): an optional DNS-subdomain
+/// prefix and `/`, then a name of at most 63 letters, digits, `-`, `_` and `.`
+/// starting and ending with a letter or digit.
+pub fn label_key(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        dns1123_subdomain(prefix).map_err(|e| format!("key `{}`: prefix {e}", short(key)))?;
+    }
+    if !label_value_ok(name) || name.is_empty() {
+        return Err(format!(
+            "`{}` is not a label key (at most 63 letters, digits, `-`, `_` and `.` after an \
+             optional `prefix/`, starting and ending with a letter or digit)",
+            short(key)
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a label value: empty, or at most 63 letters, digits, `-`, `_` and
+/// `.`, starting and ending with a letter or digit.
+pub fn label_value(value: &str) -> Result<(), String> {
+    if label_value_ok(value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a label value (at most 63 letters, digits, `-`, `_` and `.`, starting \
+             and ending with a letter or digit)",
+            short(value)
+        ))
+    }
+}
+
+fn label_value_ok(s: &str) -> bool {
+    s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && (s.is_empty()
+            || (s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.ends_with(|c: char| c.is_ascii_alphanumeric())))
+}
+
+/// Checks an image reference (`registry.example/cnvrg/app:v4.8.2`) the way
+/// container runtimes parse one: a name of at most 255 characters whose path
+/// is lower-case, an optional tag of at most 128 characters, an optional
+/// `@digest`.
+pub fn image_reference(image: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "`{}` is not an image reference: {why} (write it like `registry.example/cnvrg/app:v4.8.2`)",
+            short(image)
+        ))
+    };
+    if image.is_empty() {
+        return bad("it is empty");
+    }
+    if image.contains(char::is_whitespace) || image.contains("://") {
+        return bad("no scheme or spaces allowed");
+    }
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    if let Some(digest) = digest {
+        let ok = digest.split_once(':').is_some_and(|(alg, hex)| {
+            !alg.is_empty()
+                && !hex.is_empty()
+                && alg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+._-".contains(c))
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        });
+        if !ok {
+            return bad("the digest after `@` must be like `sha256:<hex>`");
+        }
+    }
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if name.len() > 255 {
+        return bad(&format!(
+            "its name is {} characters long; at most 255 are allowed",
+            name.len()
+        ));
+    }
+    if let Some(tag) = tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && !tag.starts_with(['.', '-'])
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !ok {
+            return bad("a tag is 1 to 128 letters, digits, `_`, `.` and `-`");
+        }
+    }
+    let path = match name.split_once('/') {
+        Some((host, path)) if host.contains('.') || host.contains(':') || host == "localhost" => {
+            path
+        }
+        _ => name,
+    };
+    let path_ok = path.split('/').all(|part| {
+        !part.is_empty()
+            && part.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && part.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && part.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            })
+    });
+    if !path_ok {
+        return bad(
+            "the repository path is lower-case letters, digits, `.`, `_` and `-`, separated by `/`",
+        );
+    }
+    Ok(())
+}
+
 /// A value as quoted in a message: at most 64 characters.
 pub fn short(value: &str) -> String {
     match value.char_indices().nth(64) {
@@ -103,6 +225,34 @@ mod tests {
         assert!(dns1123_label(&"a".repeat(64), 63).is_err());
         assert!(dns1123_subdomain("ml.acme.example").is_ok());
         assert!(dns1123_subdomain("ml..acme").is_err());
+        assert!(label_key("kubernetes.io/hostname").is_ok());
+        assert!(label_key("disktype").is_ok());
+        for bad in ["", "a b", "Example.COM/x", "-x", "a/", &"k".repeat(64)] {
+            assert!(label_key(bad).is_err(), "{bad}");
+        }
+        assert!(label_value("").is_ok() && label_value("node-1.a_b").is_ok());
+        assert!(label_value("x-").is_err() && label_value(&"v".repeat(64)).is_err());
+        for good in [
+            "docker.io/cnvrg/app:v4.8.2",
+            "app",
+            "localhost:5000/a/b",
+            "registry.local/cnvrg/app@sha256:0123abcd",
+            "Registry.Example:5000/app:Tag_1",
+        ] {
+            assert!(image_reference(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "docker.io/Cnvrg/app",
+            "https://x/app",
+            "a b",
+            "app:",
+            "app:-x",
+            "app@sha256",
+            &format!("r.io/{}", "a".repeat(300)),
+        ] {
+            assert!(image_reference(bad).is_err(), "{bad}");
+        }
         assert!(env_var("CNVRG_PASSWORD").is_ok());
         assert!(env_var("1X").is_err());
     }

@@ -21,6 +21,8 @@ pub const DEFAULT_PROFILE: &str = "dev";
 const DEFAULT_RETENTION: &str = "15d";
 const MAX_TENANT_NAME: usize = 40;
 const MAX_POOL_NAME: usize = 20;
+/// Kubernetes counts replicas in 32-bit signed integers.
+const MAX_REPLICAS: u32 = i32::MAX as u32;
 const PULL_SECRET: &str = "cnvrg-registry";
 /// Where ingress-nginx installs itself by default.
 const DEFAULT_INGRESS_NAMESPACE: &str = "ingress-nginx";
@@ -125,7 +127,14 @@ fn image_hub(hub: &str) -> Result<(), String> {
         || hub.contains(char::is_whitespace)
     {
         Err(format!(
-            "`{hub}` is not a registry prefix (write it like `registry.local/cnvrg`, without a scheme or trailing `/`)"
+            "`{}` is not a registry prefix (write it like `registry.local/cnvrg`, without a scheme or trailing `/`)",
+            names::short(hub)
+        ))
+    } else if hub.len() > 200 {
+        Err(format!(
+            "`{}` is {} characters long; image names are at most 255 characters, so a registry prefix may have 200",
+            names::short(hub),
+            hub.len()
         ))
     } else {
         Ok(())
@@ -464,6 +473,14 @@ impl Resolver {
         let class = spec
             .storage_class_name
             .unwrap_or_else(|| "cnvrg-hostpath".into());
+        for (key, value) in spec.node_selector.iter().flatten() {
+            let field = format!("{base}.nodeSelector.{key}");
+            let checked = names::label_key(key).and_then(|()| names::label_value(value));
+            self.check(
+                &field,
+                checked.map_err(|e| format!("invalid node selector: {e}")),
+            );
+        }
         self.check(
             &format!("{base}.storageClassName"),
             names::dns1123_subdomain(&class),
@@ -581,13 +598,18 @@ impl Resolver {
             }
         }
         let replicas = merged.replicas.unwrap_or(1);
-        if let Some(why) = slot.single
+        let (blame_src, blame_path) = match (own.and_then(|o| o.replicas), profile) {
+            (None, Some(p)) => (p.source.clone(), format!("spec.{profile_key}.replicas")),
+            _ => (src.clone(), format!("{path}.replicas")),
+        };
+        if replicas > MAX_REPLICAS {
+            self.diags.push(blame_src.at(
+                &blame_path,
+                format!("{replicas} replicas requested; Kubernetes accepts at most {MAX_REPLICAS}"),
+            ));
+        } else if let Some(why) = slot.single
             && replicas > 1
         {
-            let (blame_src, blame_path) = match (own.and_then(|o| o.replicas), profile) {
-                (None, Some(p)) => (p.source.clone(), format!("spec.{profile_key}.replicas")),
-                _ => (src.clone(), format!("{path}.replicas")),
-            };
             self.diags.push(
                 blame_src
                     .at(
@@ -856,13 +878,7 @@ impl Resolver {
         };
         let app_image = match &c.app_image {
             Some(image) => {
-                if image.is_empty() || image.contains(char::is_whitespace) || image.contains("://")
-                {
-                    self.diags.push(src.at(
-                        &at("appImage"),
-                        format!("`{image}` is not an image reference (write it like `registry.example/cnvrg/app:v4.8.2`)"),
-                    ));
-                }
+                self.check_in(&src, &at("appImage"), names::image_reference(image));
                 crate::images::rewrite(image, around.image_hub)
             }
             None => crate::images::resolve("cnvrg-app", around.image_hub).expect("built-in image"),
@@ -879,8 +895,15 @@ impl Resolver {
         let hpa = webapp_spec.and_then(|w| w.hpa.as_ref());
         let max_replicas = hpa
             .and_then(|h| h.max_replicas)
-            .unwrap_or(replicas.max(1) * 3);
-        if max_replicas < replicas {
+            .unwrap_or(replicas.max(1).saturating_mul(3).min(MAX_REPLICAS));
+        if max_replicas > MAX_REPLICAS {
+            self.diags.push(src.at(
+                &at("webapp.hpa.maxReplicas"),
+                format!(
+                    "maxReplicas {max_replicas} is more than Kubernetes accepts ({MAX_REPLICAS})"
+                ),
+            ));
+        } else if max_replicas < replicas && replicas <= MAX_REPLICAS {
             self.diags.push(src.at(
                 &at("webapp.hpa.maxReplicas"),
                 format!("maxReplicas {max_replicas} is less than the webapp's {replicas} replicas"),

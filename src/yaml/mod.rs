@@ -220,14 +220,26 @@ fn strip_location(message: &str) -> String {
 pub struct Positions {
     map: HashMap<String, Pos>,
     syntax_error: Option<(Pos, String)>,
+    duplicate: Option<Duplicate>,
+    second_document: Option<Pos>,
+}
+
+/// A key written twice in one mapping: its path and both positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub path: String,
+    pub first: Pos,
+    pub second: Pos,
 }
 
 impl Positions {
     /// Indexes `text`, up to its first syntax error (kept for [`syntax_error`](Self::syntax_error)).
+    /// Later documents are only scanned for syntax and noted
+    /// ([`second_document`](Self::second_document)).
     pub fn index(text: &str) -> Positions {
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
-        let syntax_error = parser.load(&mut builder, false).err().map(|e| {
+        let syntax_error = parser.load(&mut builder, true).err().map(|e| {
             let m = e.marker();
             let pos = Pos {
                 line: m.line(),
@@ -238,12 +250,24 @@ impl Positions {
         Positions {
             map: builder.map,
             syntax_error,
+            duplicate: builder.duplicate,
+            second_document: builder.second_document,
         }
     }
 
     /// The first YAML syntax error in the text, if any.
     pub fn syntax_error(&self) -> Option<(Pos, &str)> {
         self.syntax_error.as_ref().map(|(p, m)| (*p, m.as_str()))
+    }
+
+    /// The first key of the first document written twice in the same mapping.
+    pub fn duplicate(&self) -> Option<&Duplicate> {
+        self.duplicate.as_ref()
+    }
+
+    /// Where a second document starts, when the text holds more than one.
+    pub fn second_document(&self) -> Option<Pos> {
+        self.second_document
     }
 
     /// The position of `path`, or of its nearest indexed ancestor.
@@ -263,6 +287,8 @@ enum Frame {
     Map {
         path: String,
         key: Option<String>,
+        /// Keys seen so far in this mapping, with their positions.
+        keys: HashMap<String, Pos>,
         /// A sequence item whose position is corrected to its first key (the
         /// parser marks a block mapping's start after that key).
         item: Option<String>,
@@ -277,6 +303,10 @@ enum Frame {
 struct Builder {
     map: HashMap<String, Pos>,
     stack: Vec<Frame>,
+    duplicate: Option<Duplicate>,
+    /// Documents started so far; only the first is indexed.
+    documents: usize,
+    second_document: Option<Pos>,
 }
 
 impl Builder {
@@ -311,11 +341,29 @@ fn join(parent: &str, key: &str) -> String {
 impl<'input> SpannedEventReceiver<'input> for Builder {
     fn on_event(&mut self, ev: Event<'input>, span: Span) {
         let mark = span.start;
+        if let Event::DocumentStart(_) = ev {
+            self.documents += 1;
+            if self.documents == 2 {
+                self.second_document = Some(Pos {
+                    line: mark.line(),
+                    col: mark.col() + 1,
+                });
+            }
+        }
+        if self.documents > 1 {
+            return;
+        }
         match ev {
             Event::Scalar(value, ..) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
-                    if let Some(Frame::Map { path, key, item }) = self.stack.last_mut() {
+                    if let Some(Frame::Map {
+                        path,
+                        key,
+                        keys,
+                        item,
+                    }) = self.stack.last_mut()
+                    {
                         let pos = Pos {
                             line: mark.line(),
                             col: mark.col() + 1,
@@ -323,7 +371,19 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                         if let Some(item) = item.take() {
                             self.map.insert(item, pos);
                         }
-                        self.map.entry(join(path, &value)).or_insert(pos);
+                        let full = join(path, &value);
+                        if let Some(first) = keys.get(value.as_ref()) {
+                            if self.duplicate.is_none() {
+                                self.duplicate = Some(Duplicate {
+                                    path: full.clone(),
+                                    first: *first,
+                                    second: pos,
+                                });
+                            }
+                        } else {
+                            keys.insert(value.to_string(), pos);
+                        }
+                        self.map.entry(full).or_insert(pos);
                         *key = Some(value.into_owned());
                     }
                 } else {
@@ -340,6 +400,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 self.stack.push(Frame::Map {
                     path,
                     key: None,
+                    keys: HashMap::new(),
                     item,
                 });
             }
@@ -382,6 +443,21 @@ mod tests {
         assert!(err.message.contains("aliases"), "{}", err.message);
         let err = documents("a: [1\n").unwrap_err();
         assert!(err.pos.is_some());
+    }
+
+    #[test]
+    fn positions_note_duplicate_keys_and_a_second_document() {
+        let p = Positions::index("a:\n  b: 1\n  c: 2\n  b: 3\nd: {x.y: 1, x: {y: 2}}\n");
+        let dup = p.duplicate().expect("b is written twice");
+        assert_eq!(dup.path, "a.b");
+        assert_eq!(dup.first, Pos { line: 2, col: 3 });
+        assert_eq!(dup.second, Pos { line: 4, col: 3 });
+        assert_eq!(p.second_document(), None);
+        let p = Positions::index("a: {x.y: 1, x: {y: 2}}\n");
+        assert_eq!(p.duplicate(), None, "keys are compared, not paths");
+        let p = Positions::index("a: 1\n---\na: 2\n");
+        assert_eq!(p.duplicate(), None, "documents are separate");
+        assert_eq!(p.second_document(), Some(Pos { line: 2, col: 1 }));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bad_input;
 mod catalogue;
 mod cli;
 mod e2e;
 mod engine;
 mod faults;
+mod fuzz;
 mod isolation;
 mod plan;
 mod port_forward;
