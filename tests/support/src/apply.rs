@@ -113,12 +113,32 @@ pub fn view(obj: &Value, sub: Sub, status_split: bool) -> Value {
 
 /// Leaves (with their values) and item markers (with the item) of a managed view.
 pub fn fields_of(v: &Value) -> BTreeMap<Path, Value> {
+    field_refs(v)
+        .into_iter()
+        .map(|(p, v)| (p, v.clone()))
+        .collect()
+}
+
+/// [`fields_of`], borrowing the values.
+fn field_refs(v: &Value) -> BTreeMap<Path, &Value> {
     let mut out = BTreeMap::new();
-    walk(v, &mut vec![], &mut out);
+    walk(v, &mut vec![], &mut |p, v| {
+        out.insert(p.clone(), v);
+    });
     out
 }
 
-fn walk(v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) {
+/// The paths of [`fields_of`], without copying the values.
+fn paths_of(v: &Value) -> BTreeSet<Path> {
+    let mut out = BTreeSet::new();
+    walk(v, &mut vec![], &mut |p, _| {
+        out.insert(p.clone());
+    });
+    out
+}
+
+/// Visits the leaves and item markers of a managed view.
+fn walk<'a>(v: &'a Value, path: &mut Path, visit: &mut dyn FnMut(&Path, &'a Value)) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, c) in m {
@@ -126,7 +146,7 @@ fn walk(v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) {
                     continue;
                 }
                 path.push(Seg::F(k.clone()));
-                walk(c, path, out);
+                walk(c, path, visit);
                 path.pop();
             }
         }
@@ -134,20 +154,20 @@ fn walk(v: &Value, path: &mut Path, out: &mut BTreeMap<Path, Value>) {
             Some(key) => {
                 for item in items {
                     path.push(Seg::K(key.to_string(), item[key].to_string()));
-                    out.insert(path.clone(), item.clone());
-                    walk(item, path, out);
+                    visit(path, item);
+                    walk(item, path, visit);
                     path.pop();
                 }
             }
             None => {
                 if !path.is_empty() {
-                    out.insert(path.clone(), v.clone());
+                    visit(path, v);
                 }
             }
         },
         _ => {
             if !path.is_empty() {
-                out.insert(path.clone(), v.clone());
+                visit(path, v);
             }
         }
     }
@@ -420,10 +440,10 @@ pub fn update_ownership(
     status_split: bool,
     time: &str,
 ) {
-    let new_f = fields_of(&view(new, sub, status_split));
-    let old_f = old
-        .map(|o| fields_of(&view(o, sub, status_split)))
-        .unwrap_or_default();
+    let new_view = view(new, sub, status_split);
+    let old_view = old.map(|o| view(o, sub, status_split));
+    let new_f = field_refs(&new_view);
+    let old_f = old_view.as_ref().map(field_refs).unwrap_or_default();
     let changed: BTreeSet<Path> = new_f
         .iter()
         .filter(|(p, v)| old_f.get(*p) != Some(*v) || is_marker(p))
@@ -464,11 +484,11 @@ pub fn update_ownership(
 
 /// Drops owned paths that no longer exist in the object.
 pub fn prune_missing(managers: &mut Vec<Manager>, obj: &Value, status_split: bool) {
-    let main = fields_of(&view(obj, Sub::Main, status_split));
-    let status = fields_of(&view(obj, Sub::Status, status_split));
+    let main = paths_of(&view(obj, Sub::Main, status_split));
+    let status = paths_of(&view(obj, Sub::Status, status_split));
     for m in managers.iter_mut() {
         let have = if m.sub == Sub::Main { &main } else { &status };
-        m.fields.retain(|p| have.contains_key(p));
+        m.fields.retain(|p| have.contains(p));
     }
     managers.retain(|m| !m.fields.is_empty() || m.operation == Operation::Apply);
 }
@@ -499,8 +519,7 @@ pub fn render_managed_fields(stored: &mut Stored) {
             Value::Object(e)
         })
         .collect();
-    if let Some(md) = stored
-        .obj
+    if let Some(md) = std::sync::Arc::make_mut(&mut stored.obj)
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
     {
@@ -549,20 +568,4 @@ fn sort_keys(v: &mut Value) {
             m.insert(k, c);
         }
     }
-}
-
-/// Object without managedFields times and resourceVersion: what a no-op apply leaves equal.
-pub fn comparable(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(md) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        md.remove("resourceVersion");
-        if let Some(Value::Array(mf)) = md.get_mut("managedFields") {
-            for e in mf {
-                if let Some(e) = e.as_object_mut() {
-                    e.remove("time");
-                }
-            }
-        }
-    }
-    v
 }

@@ -7,16 +7,22 @@
 //! matching `Target` says (default: ready after `Options::ready_after`). All
 //! its writes go through the store like any client's, as managers
 //! `kube-controller-manager`/`kubelet`, and are not client writes.
+//!
+//! A pass runs on every store change and on timers, but each stage visits
+//! only what changed since its last run and what has a timer due (see
+//! [`track`]), so a pass costs what changed, not what is stored.
 
-use std::collections::HashSet;
+mod track;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
 use crate::Shared;
-use crate::ops::{Ctx, State, owner_uids};
-use crate::store::{Gr, hash_value, rfc3339};
+use crate::ops::{Ctx, State};
+use crate::store::{Gr, hash_value, owner_uids, rfc3339};
+use track::{At, Stage, Tracker, Work, key_of};
 
 /// Which objects a [`Behavior`] applies to: a kind, optionally a namespace
 /// and a name (exact, or a prefix when it ends with `*`).
@@ -160,18 +166,16 @@ pub fn bootstrap(st: &mut State) {
 /// Reconciles forever, on every store change and on timers.
 pub async fn run(shared: Arc<Shared>) {
     let mut changes = shared.lock().store.subscribe();
+    let mut c = Controller {
+        next: None,
+        now: Instant::now(),
+        sys: SystemTime::now(),
+        track: Tracker::default(),
+        current: None,
+    };
     loop {
         changes.borrow_and_update();
-        let next = {
-            let mut st = shared.lock();
-            let mut c = Controller {
-                next: None,
-                now: Instant::now(),
-                sys: SystemTime::now(),
-            };
-            c.reconcile(&mut st);
-            c.next
-        };
+        let next = c.pass(&mut shared.lock());
         let wait = next
             .map(|t| t.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_secs(1))
@@ -191,14 +195,53 @@ struct Controller {
     next: Option<Instant>,
     now: Instant,
     sys: SystemTime,
+    track: Tracker,
+    /// The stage and object being reconciled: what its `wake`s are for.
+    current: Option<(Stage, At)>,
 }
 
 const KCM: &str = "kube-controller-manager";
 
 impl Controller {
+    /// One pass over every stage; when the next one is due (the earliest timer).
+    fn pass(&mut self, st: &mut State) -> Option<Instant> {
+        self.now = Instant::now();
+        self.sys = SystemTime::now();
+        self.next = None;
+        self.reconcile(st);
+        self.current = None;
+        [self.next, self.track.next(self.now)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Starts a stage: what it must visit.
+    fn begin(&mut self, st: &State, stage: Stage) -> Work {
+        self.current = None;
+        self.track.begin(st, stage, self.now)
+    }
+
+    /// Starts on one object of a stage: its old timer goes, its `wake`s set the new one.
+    fn focus(&mut self, stage: Stage, g: &Gr, obj: &Value) {
+        let at = (g.clone(), key_of(obj));
+        self.track.clear_timer(stage, &at);
+        self.current = Some((stage, at));
+    }
+
     fn wake(&mut self, at: Instant) {
         if at > self.now {
             self.next = Some(self.next.map_or(at, |n| n.min(at)));
+            if let Some((stage, obj)) = &self.current {
+                self.track.set_timer(*stage, obj.clone(), at);
+            }
+        }
+    }
+
+    /// Visits the current object again next pass, whatever changes (without waking one).
+    fn revisit(&mut self) {
+        if let Some((stage, obj)) = &self.current {
+            self.track.set_timer(*stage, obj.clone(), self.now);
         }
     }
 
@@ -258,16 +301,15 @@ impl Controller {
 
     /// A pod's behaviour: its own target, else its controller's, up the owner chain.
     fn pod_behavior(st: &State, pod: &Value) -> Behavior {
-        let mut cur = pod.clone();
+        let mut cur = pod;
         let mut kind = "Pod".to_string();
         for _ in 0..4 {
-            if let Some(b) = Self::behavior(st, &kind, &ns_of(&cur), &name_of(&cur)) {
+            if let Some(b) = Self::behavior(st, &kind, &ns_of(cur), &name_of(cur)) {
                 return b;
             }
             let Some(owner) = cur["metadata"]["ownerReferences"]
                 .as_array()
                 .and_then(|r| r.iter().find(|r| r["controller"] == true))
-                .cloned()
             else {
                 break;
             };
@@ -289,15 +331,15 @@ impl Controller {
             };
             match st.store.get(
                 &def.gr(),
-                &ns_of(&cur),
+                &ns_of(cur),
                 owner["name"].as_str().unwrap_or_default(),
             ) {
-                Some(o) => cur = o.obj.clone(),
+                Some(o) => cur = &o.obj,
                 None => {
                     return Self::behavior(
                         st,
                         &kind,
-                        &ns_of(&cur),
+                        &ns_of(cur),
                         owner["name"].as_str().unwrap_or_default(),
                     )
                     .unwrap_or_else(|| Self::default_behavior(st));
@@ -307,7 +349,15 @@ impl Controller {
         Self::default_behavior(st)
     }
 
-    fn objects(st: &State, group: &str, plural: &str) -> Vec<Value> {
+    fn names(st: &State, group: &str, plural: &str) -> Vec<String> {
+        st.store
+            .list(&gr(group, plural), None)
+            .into_iter()
+            .map(|s| name_of(&s.obj))
+            .collect()
+    }
+
+    fn objects(st: &State, group: &str, plural: &str) -> Vec<Arc<Value>> {
         st.store
             .list(&gr(group, plural), None)
             .into_iter()
@@ -315,10 +365,13 @@ impl Controller {
             .collect()
     }
 
-    fn owned(st: &State, group: &str, plural: &str, ns: &str, owner_uid: &str) -> Vec<Value> {
+    /// The objects of a type in `ns` whose controller is `owner_uid`, in store order.
+    fn owned(st: &State, group: &str, plural: &str, ns: &str, owner_uid: &str) -> Vec<Arc<Value>> {
+        let g = gr(group, plural);
         st.store
-            .list(&gr(group, plural), Some(ns))
-            .into_iter()
+            .dependents(owner_uid)
+            .filter(|(dg, (dns, _))| *dg == g && dns == ns)
+            .filter_map(|(dg, (dns, name))| st.store.get(dg, dns, name))
             .filter(|s| {
                 s.obj["metadata"]["ownerReferences"]
                     .as_array()
@@ -363,7 +416,7 @@ impl Controller {
         let g = gr("", "events");
         let mut ev = match st.store.get(&g, &ns, &name) {
             Some(e) => {
-                let mut e = e.obj.clone();
+                let mut e = Value::clone(&e.obj);
                 e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
                 e["lastTimestamp"] = json!(now);
                 e
@@ -391,7 +444,10 @@ impl Controller {
     // ---- CRDs ----------------------------------------------------------------
 
     fn crds(&mut self, st: &mut State) {
-        for crd in Self::objects(st, "apiextensions.k8s.io", "customresourcedefinitions") {
+        let g = gr("apiextensions.k8s.io", "customresourcedefinitions");
+        let work = self.begin(st, Stage::Crds);
+        for crd in work.objects(st, &g) {
+            self.focus(Stage::Crds, &g, &crd);
             let name = name_of(&crd);
             if deleting(&crd) {
                 continue;
@@ -448,12 +504,27 @@ impl Controller {
 
     // ---- Namespaces and garbage collection ------------------------------------
 
-    fn namespaces(&mut self, st: &mut State) {
-        for ns in Self::objects(st, "", "namespaces")
+    /// Deleting namespaces to look at: those that, or whose content, changed.
+    fn terminating(&mut self, st: &State) -> Vec<String> {
+        let g = gr("", "namespaces");
+        let work = self.begin(st, Stage::Namespaces);
+        st.store
+            .list(&g, None)
             .into_iter()
-            .filter(deleting)
-        {
-            let name = name_of(&ns);
+            .filter(|s| deleting(&s.obj))
+            .map(|s| name_of(&s.obj))
+            .filter(|n| {
+                work.full
+                    || work.namespaces.contains(n)
+                    || work
+                        .touched
+                        .contains(&(g.clone(), (String::new(), n.clone())))
+            })
+            .collect()
+    }
+
+    fn namespaces(&mut self, st: &mut State) {
+        for name in self.terminating(st) {
             let mut remaining = 0;
             for t in st.store.types() {
                 let Some(def) = st.def_by_gr(&t) else {
@@ -462,19 +533,19 @@ impl Controller {
                 if !def.namespaced {
                     continue;
                 }
-                let items: Vec<Value> = st
+                let items: Vec<(String, bool)> = st
                     .store
                     .list(&t, Some(&name))
                     .into_iter()
-                    .map(|s| s.obj.clone())
+                    .map(|s| (name_of(&s.obj), deleting(&s.obj)))
                     .collect();
-                for o in items {
+                for (item, gone) in items {
                     remaining += 1;
-                    if !deleting(&o) {
+                    if !gone {
                         let _ = st.delete(
                             &def,
                             &name,
-                            &name_of(&o),
+                            &item,
                             None,
                             &Ctx::controller("namespace-controller"),
                         );
@@ -493,17 +564,18 @@ impl Controller {
     }
 
     fn garbage_collect(&mut self, st: &mut State) {
-        let uids: HashSet<String> = st
-            .store
-            .all()
-            .iter()
-            .map(|(_, s)| s.uid().to_string())
-            .collect();
+        let work = self.begin(st, Stage::GarbageCollector);
         let mut orphans = vec![];
         let mut foreground = vec![];
-        for (g, s) in st.store.all() {
+        for (g, (ns, name)) in work.all(st) {
+            let Some(s) = st.store.get(&g, &ns, &name) else {
+                continue;
+            };
             let owners = owner_uids(&s.obj);
-            if !owners.is_empty() && owners.iter().all(|u| !uids.contains(u)) && !deleting(&s.obj) {
+            if !owners.is_empty()
+                && owners.iter().all(|u| st.store.by_uid(u).is_none())
+                && !deleting(&s.obj)
+            {
                 orphans.push((g.clone(), s.obj.clone()));
             }
             if deleting(&s.obj)
@@ -527,15 +599,14 @@ impl Controller {
         }
         for (g, o) in foreground {
             let uid = uid_of(&o);
-            let deps: Vec<(Gr, Value)> = st
+            let deps: Vec<(Gr, Arc<Value>)> = st
                 .store
-                .all()
-                .into_iter()
-                .filter(|(_, s)| owner_uids(&s.obj).contains(&uid))
-                .map(|(g, s)| (g.clone(), s.obj.clone()))
+                .dependents(&uid)
+                .filter_map(|(g, (ns, name))| Some((g.clone(), st.store.get(g, ns, name)?)))
+                .map(|(g, s)| (g, s.obj.clone()))
                 .collect();
             if deps.is_empty() {
-                let mut o = o;
+                let mut o = Value::clone(&o);
                 if let Some(f) = o["metadata"]["finalizers"].as_array_mut() {
                     f.retain(|f| f != "foregroundDeletion");
                 }
@@ -684,7 +755,10 @@ impl Controller {
     }
 
     fn deployments(&mut self, st: &mut State) {
-        for d in Self::objects(st, "apps", "deployments") {
+        let g = gr("apps", "deployments");
+        let work = self.begin(st, Stage::Deployments);
+        for d in work.objects(st, &g) {
+            self.focus(Stage::Deployments, &g, &d);
             if deleting(&d) {
                 continue;
             }
@@ -733,7 +807,7 @@ impl Controller {
                 Some(rs) => {
                     let new_ready = rs["status"]["readyReplicas"].as_i64().unwrap_or(0);
                     if rs["spec"]["replicas"].as_i64() != Some(replicas) {
-                        let mut rs = rs.clone();
+                        let mut rs = Value::clone(rs);
                         rs["spec"]["replicas"] = json!(replicas);
                         st.controller_put(&gr("apps", "replicasets"), rs, KCM);
                     }
@@ -741,7 +815,7 @@ impl Controller {
                         for old in rses.iter().filter(|r| {
                             name_of(r) != rs_name && r["spec"]["replicas"].as_i64() != Some(0)
                         }) {
-                            let mut old = old.clone();
+                            let mut old = Value::clone(old);
                             old["spec"]["replicas"] = json!(0);
                             self.event(
                                 st,
@@ -760,7 +834,10 @@ impl Controller {
     }
 
     fn deployment_status(&mut self, st: &mut State) {
-        for d in Self::objects(st, "apps", "deployments") {
+        let g = gr("apps", "deployments");
+        let work = self.begin(st, Stage::DeploymentStatus);
+        for d in work.objects(st, &g) {
+            self.focus(Stage::DeploymentStatus, &g, &d);
             if deleting(&d) {
                 continue;
             }
@@ -880,13 +957,16 @@ impl Controller {
     }
 
     fn replicasets(&mut self, st: &mut State) {
-        for rs in Self::objects(st, "apps", "replicasets") {
+        let g = gr("apps", "replicasets");
+        let work = self.begin(st, Stage::ReplicaSets);
+        for rs in work.objects(st, &g) {
+            self.focus(Stage::ReplicaSets, &g, &rs);
             if deleting(&rs) {
                 continue;
             }
             let ns = ns_of(&rs);
             let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
-            let pods: Vec<Value> = Self::owned(st, "", "pods", &ns, &uid_of(&rs))
+            let pods: Vec<Arc<Value>> = Self::owned(st, "", "pods", &ns, &uid_of(&rs))
                 .into_iter()
                 .filter(|p| !deleting(p))
                 .collect();
@@ -908,7 +988,7 @@ impl Controller {
                     Self::delete_pod(st, p);
                 }
             }
-            let pods: Vec<Value> = Self::owned(st, "", "pods", &ns, &uid_of(&rs))
+            let pods: Vec<Arc<Value>> = Self::owned(st, "", "pods", &ns, &uid_of(&rs))
                 .into_iter()
                 .filter(|p| !deleting(p))
                 .collect();
@@ -925,7 +1005,10 @@ impl Controller {
     }
 
     fn statefulsets(&mut self, st: &mut State) {
-        for s in Self::objects(st, "apps", "statefulsets") {
+        let g = gr("apps", "statefulsets");
+        let work = self.begin(st, Stage::StatefulSets);
+        for s in work.objects(st, &g) {
+            self.focus(Stage::StatefulSets, &g, &s);
             if deleting(&s) {
                 continue;
             }
@@ -934,12 +1017,12 @@ impl Controller {
             let desired = s["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
             let revision = format!("{name}-{}", hash_value(&s["spec"]["template"]));
             let ordered = s["spec"]["podManagementPolicy"] != "Parallel";
-            let pods: Vec<Value> = Self::owned(st, "", "pods", &ns, &uid_of(&s))
+            let pods: Vec<Arc<Value>> = Self::owned(st, "", "pods", &ns, &uid_of(&s))
                 .into_iter()
                 .filter(|p| !deleting(p))
                 .collect();
             let by_ordinal = |i: usize| pods.iter().find(|p| name_of(p) == format!("{name}-{i}"));
-            let all_ready = pods.iter().all(Self::pod_ready);
+            let all_ready = pods.iter().all(|p| Self::pod_ready(p));
             // extra pods, highest first
             for p in &pods {
                 let ord = name_of(p)
@@ -1012,7 +1095,7 @@ impl Controller {
                     Self::delete_pod(st, p);
                 }
             }
-            let pods: Vec<Value> = Self::owned(st, "", "pods", &ns, &uid_of(&s))
+            let pods: Vec<Arc<Value>> = Self::owned(st, "", "pods", &ns, &uid_of(&s))
                 .into_iter()
                 .filter(|p| !deleting(p))
                 .collect();
@@ -1050,14 +1133,19 @@ impl Controller {
     }
 
     fn daemonsets(&mut self, st: &mut State) {
-        let nodes: Vec<String> = Self::objects(st, "", "nodes").iter().map(name_of).collect();
-        for ds in Self::objects(st, "apps", "daemonsets") {
+        let g = gr("apps", "daemonsets");
+        let nodes: Vec<String> = Self::names(st, "", "nodes");
+        let mut work = self.begin(st, Stage::DaemonSets);
+        // every DaemonSet wants a pod per node
+        work.full |= work.kinds.contains(&gr("", "nodes"));
+        for ds in work.objects(st, &g) {
+            self.focus(Stage::DaemonSets, &g, &ds);
             if deleting(&ds) {
                 continue;
             }
             let ns = ns_of(&ds);
             let hash = hash_value(&ds["spec"]["template"]);
-            let pods: Vec<Value> = Self::owned(st, "", "pods", &ns, &uid_of(&ds))
+            let pods: Vec<Arc<Value>> = Self::owned(st, "", "pods", &ns, &uid_of(&ds))
                 .into_iter()
                 .filter(|p| !deleting(p))
                 .collect();
@@ -1096,7 +1184,7 @@ impl Controller {
                     self.create_pod(st, &ds, &t2, &name, labels, None, vec![]);
                 }
             }
-            let pods: Vec<Value> = Self::owned(st, "", "pods", &ns, &uid_of(&ds))
+            let pods: Vec<Arc<Value>> = Self::owned(st, "", "pods", &ns, &uid_of(&ds))
                 .into_iter()
                 .filter(|p| !deleting(p))
                 .collect();
@@ -1123,7 +1211,10 @@ impl Controller {
     }
 
     fn jobs(&mut self, st: &mut State) {
-        for job in Self::objects(st, "batch", "jobs") {
+        let g = gr("batch", "jobs");
+        let work = self.begin(st, Stage::Jobs);
+        for job in work.objects(st, &g) {
+            self.focus(Stage::Jobs, &g, &job);
             if deleting(&job) || job["spec"]["suspend"] == true {
                 continue;
             }
@@ -1205,9 +1296,13 @@ impl Controller {
     // ---- Volumes -------------------------------------------------------------
 
     fn pvcs(&mut self, st: &mut State) {
+        let g = gr("", "persistentvolumeclaims");
         let classes = Self::objects(st, "storage.k8s.io", "storageclasses");
-        let pods = Self::objects(st, "", "pods");
-        for pvc in Self::objects(st, "", "persistentvolumeclaims") {
+        let mut work = self.begin(st, Stage::Pvcs);
+        work.full |= work.kinds.contains(&gr("storage.k8s.io", "storageclasses"));
+        // a claim waits on the pods (and events) of its namespace
+        for pvc in work.objects_and_in(st, &g, &work.namespaces) {
+            self.focus(Stage::Pvcs, &g, &pvc);
             if deleting(&pvc) || pvc["status"]["phase"] == "Bound" {
                 continue;
             }
@@ -1223,9 +1318,9 @@ impl Controller {
             let class = classes.iter().find(|c| Some(name_of(c)) == class_name);
             let wffc = class.is_some_and(|c| c["volumeBindingMode"] == "WaitForFirstConsumer");
             let start = if wffc {
-                let consumer = pods.iter().any(|p| {
-                    ns_of(p) == ns
-                        && p["spec"]["nodeName"].is_string()
+                let consumer = st.store.list(&gr("", "pods"), Some(&ns)).iter().any(|p| {
+                    let p = &p.obj;
+                    p["spec"]["nodeName"].is_string()
                         && p["spec"]["volumes"].as_array().is_some_and(|v| {
                             v.iter()
                                 .any(|v| v["persistentVolumeClaim"]["claimName"] == name.as_str())
@@ -1246,6 +1341,8 @@ impl Controller {
                             "persistentvolume-controller",
                         );
                     }
+                    // as every pass did: the event above is written again and again
+                    self.revisit();
                     continue;
                 }
                 self.seen(st, &uid_of(&pvc), -1).0
@@ -1256,7 +1353,7 @@ impl Controller {
                 continue;
             }
             let volume = format!("pvc-{}", uid_of(&pvc));
-            let mut p = pvc.clone();
+            let mut p = Value::clone(&pvc);
             p["spec"]["volumeName"] = json!(volume);
             p["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] = json!("yes");
             p["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] = json!("yes");
@@ -1277,13 +1374,16 @@ impl Controller {
     /// for the generation it saw (other custom resources get no status, as
     /// with no operator running).
     fn operators(&mut self, st: &mut State) {
+        let work = self.begin(st, Stage::Operators);
         for plural in ["prometheuses", "alertmanagers"] {
+            let g = gr("monitoring.coreos.com", plural);
             let kind = if plural == "prometheuses" {
                 "Prometheus"
             } else {
                 "Alertmanager"
             };
-            for cr in Self::objects(st, "monitoring.coreos.com", plural) {
+            for cr in work.objects(st, &g) {
+                self.focus(Stage::Operators, &g, &cr);
                 let generation = generation(&cr);
                 if deleting(&cr) || cr["status"]["observedGeneration"] == generation {
                     continue;
@@ -1322,7 +1422,12 @@ impl Controller {
     // ---- Kubelet -------------------------------------------------------------
 
     fn kubelet(&mut self, st: &mut State) {
-        for pod in Self::objects(st, "", "pods") {
+        let g = gr("", "pods");
+        let work = self.begin(st, Stage::Kubelet);
+        // a pod waits on the claims of its namespace
+        let claims_changed = work.namespaces_of(&gr("", "persistentvolumeclaims"));
+        for pod in work.objects_and_in(st, &g, &claims_changed) {
+            self.focus(Stage::Kubelet, &g, &pod);
             if deleting(&pod) {
                 continue;
             }

@@ -157,8 +157,10 @@ pub fn validate(
 ) -> Vec<(String, String)> {
     let Some(old) = old else { return vec![] };
     let immutable = |path: &[&str]| -> Option<(String, String)> {
-        let get = |v: &Value| path.iter().fold(v.clone(), |v, k| v[*k].clone());
-        let (a, b) = (get(old), get(new));
+        fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+            path.iter().fold(v, |v, k| &v[*k])
+        }
+        let (a, b) = (at(old, path), at(new, path));
         (a != b).then(|| {
             (
                 path.join("."),

@@ -6,6 +6,7 @@
 //! same paths with `client: false`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use serde_json::{Value, json};
@@ -16,7 +17,7 @@ use crate::errors::ApiError;
 use crate::faults::Fault;
 use crate::resources::{Registry, ResourceDef};
 use crate::selectors::Selector;
-use crate::store::{Gr, Store, Stored, rfc3339};
+use crate::store::{Gr, Store, Stored, owner_uids, rfc3339};
 use crate::{Options, Request, Write, WriteOp};
 
 /// Who writes and how.
@@ -81,14 +82,57 @@ fn ns_of(o: &Value) -> &str {
     o["metadata"]["namespace"].as_str().unwrap_or_default()
 }
 
-/// The part of an object whose change bumps `metadata.generation`.
-fn spec_part(o: &Value) -> Value {
-    let mut v = o.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
+/// Whether `a` and `b` are equal leaving out the keys `skip`, those `nested`
+/// says how to compare (`None`: plainly) — a comparison of two edited copies, without the copies.
+fn equal_but(
+    a: &Value,
+    b: &Value,
+    skip: &[&str],
+    nested: &dyn Fn(&str) -> Option<fn(&Value, &Value) -> bool>,
+) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let kept = |m: &serde_json::Map<String, Value>| {
+        m.keys().filter(|k| !skip.contains(&k.as_str())).count()
+    };
+    kept(a) == kept(b)
+        && a.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .all(|(k, v)| match (b.get(k), nested(k)) {
+                (None, _) => false,
+                (Some(w), Some(eq)) => eq(v, w),
+                (Some(w), None) => v == w,
+            })
+}
+
+/// Whether a change bumps `metadata.generation`: anything but `metadata` and `status` differs.
+fn spec_changed(old: &Value, new: &Value) -> bool {
+    !equal_but(old, new, &["metadata", "status"], &|_| None)
+}
+
+/// Equal but for the resourceVersion and the times in `managedFields`: what a
+/// no-op write leaves equal.
+fn same_but_versions(a: &Value, b: &Value) -> bool {
+    fn entries(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(a, b)| equal_but(a, b, &["time"], &|_| None))
+            }
+            _ => a == b,
+        }
     }
-    v
+    fn metadata(a: &Value, b: &Value) -> bool {
+        equal_but(a, b, &["resourceVersion"], &|k| {
+            (k == "managedFields").then_some(entries as fn(&Value, &Value) -> bool)
+        })
+    }
+    equal_but(a, b, &[], &|k| {
+        (k == "metadata").then_some(metadata as fn(&Value, &Value) -> bool)
+    })
 }
 
 impl State {
@@ -304,7 +348,7 @@ impl State {
                 m.remove("namespace");
             }
         }
-        let old_obj = old.as_ref().map(|o| o.obj.clone());
+        let old_obj = old.as_ref().map(|o| &*o.obj);
         let mut ip = || String::new();
         let mut ips = vec![];
         if def.kind == "Service" && def.group.is_empty() {
@@ -312,27 +356,24 @@ impl State {
         }
         let mut next = ips.into_iter();
         let mut alloc = || next.next().unwrap_or_else(&mut ip);
-        crate::defaults::apply(
-            &def.group,
-            &def.kind,
-            &mut obj,
-            old_obj.as_ref(),
-            &mut alloc,
-        );
-        let causes = crate::defaults::validate(&def.group, &def.kind, &obj, old_obj.as_ref());
+        crate::defaults::apply(&def.group, &def.kind, &mut obj, old_obj, &mut alloc);
+        let causes = crate::defaults::validate(&def.group, &def.kind, &obj, old_obj);
         if !causes.is_empty() {
             return Err(ApiError::invalid(&def.group, &def.kind, &name, &causes));
         }
-        if let Some(old) = &old_obj {
+        if let Some(old) = old_obj {
             let old_gen = old["metadata"]["generation"].as_i64().unwrap_or(1);
-            let bump = spec_part(old) != spec_part(&obj);
+            let bump = spec_changed(old, &obj);
             obj["metadata"]["generation"] = json!(if bump { old_gen + 1 } else { old_gen });
         }
         apply::prune_missing(&mut managers, &obj, def.status);
-        let mut stored = Stored { obj, managers };
+        let mut stored = Stored {
+            obj: Arc::new(obj),
+            managers,
+        };
         apply::render_managed_fields(&mut stored);
         if let Some(old) = &old {
-            if apply::comparable(&old.obj) == apply::comparable(&stored.obj) {
+            if same_but_versions(&old.obj, &stored.obj) {
                 return Ok(Self::present(def, &old.obj));
             }
         }
@@ -471,14 +512,14 @@ impl State {
     fn write_full(
         &mut self,
         def: &ResourceDef,
-        old: Stored,
+        mut old: Stored,
         body: Value,
         sub: Sub,
         ctx: &Ctx,
     ) -> Result<Value, ApiError> {
         let mut obj = match sub {
             Sub::Status => {
-                let mut o = old.obj.clone();
+                let mut o = Value::clone(&old.obj);
                 match body.get("status") {
                     Some(s) => o["status"] = s.clone(),
                     None => {
@@ -511,7 +552,8 @@ impl State {
                 m.insert("namespace".into(), old.obj["metadata"]["namespace"].clone());
             }
         }
-        let mut managers = old.managers.clone();
+        // `commit` reads only the old object
+        let mut managers = std::mem::take(&mut old.managers);
         let time = rfc3339(SystemTime::now());
         let sub_split = def.status || sub == Sub::Status;
         apply::update_ownership(
@@ -540,7 +582,7 @@ impl State {
         ctx: &Ctx,
     ) -> Result<Value, ApiError> {
         let old = self.existing(def, ns, name)?;
-        let mut obj = old.obj.clone();
+        let mut obj = Value::clone(&old.obj);
         if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("managedFields");
         }
@@ -578,7 +620,7 @@ impl State {
         let time = rfc3339(SystemTime::now());
         let (live, managers) = match &existing {
             Some(s) => {
-                let mut o = s.obj.clone();
+                let mut o = Value::clone(&s.obj);
                 if let Some(m) = o["metadata"].as_object_mut() {
                     m.remove("managedFields");
                 }
@@ -636,13 +678,14 @@ impl State {
         }
         if finalizers || is_namespace || foreground {
             let mut s = old.clone();
-            s.obj["metadata"]["deletionTimestamp"] = json!(rfc3339(SystemTime::now()));
-            s.obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            let obj = Arc::make_mut(&mut s.obj);
+            obj["metadata"]["deletionTimestamp"] = json!(rfc3339(SystemTime::now()));
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             if is_namespace {
-                s.obj["status"]["phase"] = json!("Terminating");
+                obj["status"]["phase"] = json!("Terminating");
             }
             if foreground {
-                let f = s.obj["metadata"]["finalizers"]
+                let f = obj["metadata"]["finalizers"]
                     .as_array()
                     .cloned()
                     .unwrap_or_default();
@@ -651,7 +694,7 @@ impl State {
                     .filter(|x| x != "foregroundDeletion")
                     .collect();
                 f.push(json!("foregroundDeletion"));
-                s.obj["metadata"]["finalizers"] = json!(f);
+                obj["metadata"]["finalizers"] = json!(f);
             }
             self.log_write(ctx, WriteOp::Delete, def, ns, name);
             let out = self.store.put(&def.gr(), s);
@@ -716,7 +759,9 @@ impl State {
             .map(|(gr, s)| (gr.clone(), s.clone()))
             .collect();
         for (gr, mut s) in deps {
-            if let Some(refs) = s.obj["metadata"]["ownerReferences"].as_array_mut() {
+            if let Some(refs) =
+                Arc::make_mut(&mut s.obj)["metadata"]["ownerReferences"].as_array_mut()
+            {
                 refs.retain(|r| r["uid"] != uid);
             }
             self.store.put(&gr, s);
@@ -755,15 +800,24 @@ impl State {
         let Some(def) = self.def_by_gr(gr) else {
             return;
         };
+        // Compare before cloning: most passes find the status as it was.
+        let unchanged = self
+            .store
+            .get(gr, if def.namespaced { ns } else { "" }, name)
+            .is_none_or(|s| s.obj.get("status") == Some(&status));
+        if unchanged {
+            return;
+        }
         let Ok(old) = self.existing(&def, ns, name) else {
             return;
         };
-        if old.obj.get("status") == Some(&status) {
-            return;
-        }
-        let mut body = old.obj.clone();
-        body["status"] = status;
         let sub = if def.status { Sub::Status } else { Sub::Main };
+        // a status write reads only the body's status
+        let mut body = match sub {
+            Sub::Status => json!({}),
+            Sub::Main => Value::clone(&old.obj),
+        };
+        body["status"] = status;
         if let Err(e) = self.write_full(&def, old, body, sub, &Ctx::controller(manager)) {
             eprintln!(
                 "testserver: controller status write of {}/{name} failed: {}",
@@ -771,15 +825,6 @@ impl State {
             );
         }
     }
-}
-
-pub fn owner_uids(o: &Value) -> Vec<String> {
-    o["metadata"]["ownerReferences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["uid"].as_str().map(str::to_string))
-        .collect()
 }
 
 /// RFC 7386.
@@ -902,4 +947,77 @@ pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The clone-and-edit definitions the comparisons above stand for.
+    fn spec_part(o: &Value) -> Value {
+        let mut v = o.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("metadata");
+            m.remove("status");
+        }
+        v
+    }
+    fn comparable(obj: &Value) -> Value {
+        let mut v = obj.clone();
+        if let Some(md) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            md.remove("resourceVersion");
+            if let Some(Value::Array(mf)) = md.get_mut("managedFields") {
+                for e in mf {
+                    if let Some(e) = e.as_object_mut() {
+                        e.remove("time");
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn comparisons_match_their_clone_and_edit_definitions() {
+        let mf = |t: &str, m: &str| json!({"manager": m, "time": t, "fieldsV1": {"f:spec": {}}});
+        let values = [
+            json!(null),
+            json!(1),
+            json!({}),
+            json!({"spec": {"a": 1}}),
+            json!({"spec": {"a": 2}}),
+            json!({"spec": {"a": 1}, "status": {"x": 1}}),
+            json!({"spec": {"a": 1}, "metadata": {"name": "a", "resourceVersion": "1"}}),
+            json!({"spec": {"a": 1}, "metadata": {"name": "a", "resourceVersion": "2"}}),
+            json!({"spec": {"a": 1}, "metadata": {"name": "b", "resourceVersion": "2"}}),
+            json!({"spec": {"a": 1}, "metadata": {"resourceVersion": "2", "name": "a"}}),
+            json!({"spec": {"a": 1}, "metadata": "odd"}),
+            json!({"metadata": {"managedFields": [mf("t1", "a")]}}),
+            json!({"metadata": {"managedFields": [mf("t2", "a")]}}),
+            json!({"metadata": {"managedFields": [mf("t2", "b")]}}),
+            json!({"metadata": {"managedFields": [mf("t1", "a"), mf("t1", "b")]}}),
+            json!({"metadata": {"managedFields": [1, mf("t1", "b")]}}),
+            json!({"metadata": {"managedFields": [1, mf("t3", "b")]}}),
+            json!({"metadata": {"managedFields": "odd"}}),
+            json!({"metadata": {"managedFields": [{"manager": "a"}]}}),
+            json!({"metadata": {"managedFields": [{"manager": "a", "time": null}]}}),
+            json!({"metadata": {"resourceVersion": "3"}}),
+            json!({"metadata": {}, "kind": "X"}),
+            json!({"metadata": {}, "kind": "X", "status": {}}),
+        ];
+        for a in &values {
+            for b in &values {
+                assert_eq!(
+                    spec_changed(a, b),
+                    spec_part(a) != spec_part(b),
+                    "spec_changed({a}, {b})"
+                );
+                assert_eq!(
+                    same_but_versions(a, b),
+                    comparable(a) == comparable(b),
+                    "same_but_versions({a}, {b})"
+                );
+            }
+        }
+    }
 }

@@ -3,8 +3,13 @@
 //! bounded history of watch events. Every change goes through `put`/`remove`,
 //! which bump the resourceVersion, record the event and wake watchers. It
 //! knows nothing about apply, defaulting or HTTP.
+//!
+//! For the controller it also keeps objects indexed by uid and by owner uid
+//! (`ownerReferences`), and a bounded journal of [`Change`]s, so a pass can
+//! look at what changed since its last one instead of at everything.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -17,9 +22,12 @@ pub type Gr = (String, String);
 pub type Key = (String, String);
 
 /// A stored object and its field managers (rendered into `metadata.managedFields`).
+/// The object is shared, not copied, with readers (the controller's
+/// snapshots); a writer gets its own copy with `Arc::make_mut`, so a reader's
+/// snapshot never changes under it.
 #[derive(Debug, Clone)]
 pub struct Stored {
-    pub obj: Value,
+    pub obj: Arc<Value>,
     pub managers: Vec<Manager>,
 }
 
@@ -39,6 +47,17 @@ pub struct WatchEvent {
     pub object: Value,
 }
 
+/// One change as the controller follows it: which object, and every owner
+/// uid it had before or after (so a change reaches the owners it left too).
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub rv: u64,
+    pub gr: Gr,
+    pub key: Key,
+    pub uid: String,
+    pub owners: Vec<String>,
+}
+
 pub struct Store {
     rv: u64,
     objects: HashMap<Gr, BTreeMap<Key, Stored>>,
@@ -46,6 +65,14 @@ pub struct Store {
     capacity: usize,
     /// The newest resourceVersion dropped from history; watching from it or older is 410 Gone.
     compacted: u64,
+    /// Where each uid lives.
+    uids: HashMap<String, (Gr, Key)>,
+    /// Owner uid → the objects naming it in `ownerReferences` (whether or not it exists).
+    dependents: HashMap<String, BTreeSet<(Gr, Key)>>,
+    /// Changes, oldest first, as many as `history` keeps.
+    journal: VecDeque<Change>,
+    /// The newest resourceVersion dropped from the journal.
+    journal_compacted: u64,
     seq: u64,
     changed: tokio::sync::watch::Sender<u64>,
 }
@@ -62,6 +89,10 @@ impl Store {
             history: VecDeque::new(),
             capacity,
             compacted: 1000,
+            uids: HashMap::new(),
+            dependents: HashMap::new(),
+            journal: VecDeque::new(),
+            journal_compacted: 1000,
             seq: seed,
             changed: tokio::sync::watch::channel(1000).0,
         }
@@ -87,10 +118,33 @@ impl Store {
         let Some(m) = self.objects.get(gr) else {
             return vec![];
         };
-        m.iter()
-            .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
-            .map(|(_, s)| s)
-            .collect()
+        match ns {
+            None => m.values().collect(),
+            Some(ns) => m
+                .range((ns.to_string(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(_, s)| s)
+                .collect(),
+        }
+    }
+
+    /// The type and key of the object with this uid.
+    pub fn by_uid(&self, uid: &str) -> Option<&(Gr, Key)> {
+        self.uids.get(uid)
+    }
+
+    /// The objects whose `ownerReferences` name this uid, sorted by type and key.
+    pub fn dependents(&self, owner_uid: &str) -> impl Iterator<Item = &(Gr, Key)> {
+        self.dependents.get(owner_uid).into_iter().flatten()
+    }
+
+    /// Changes newer than `rv`, oldest first; `None` when the journal no longer reaches back to it.
+    pub fn changes_after(&self, rv: u64) -> Option<impl Iterator<Item = &Change>> {
+        if rv < self.journal_compacted {
+            return None;
+        }
+        let start = self.journal.partition_point(|c| c.rv <= rv);
+        Some(self.journal.range(start..))
     }
 
     /// Every object of every type, with its type.
@@ -106,7 +160,7 @@ impl Store {
     }
 
     /// Stores an object (new or replacing), bumping the resourceVersion.
-    pub fn put(&mut self, gr: &Gr, mut stored: Stored) -> Value {
+    pub fn put(&mut self, gr: &Gr, mut stored: Stored) -> Arc<Value> {
         self.rv += 1;
         let ns = stored.obj["metadata"]["namespace"]
             .as_str()
@@ -116,16 +170,22 @@ impl Store {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        stored.obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        crate::apply::render_managed_fields(&mut stored);
+        // `managedFields` is rendered already (by `commit`, or kept from the stored object)
+        Arc::make_mut(&mut stored.obj)["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         let obj = stored.obj.clone();
+        let key = (ns.clone(), name);
         let old = self
             .objects
             .entry(gr.clone())
             .or_default()
-            .insert((ns.clone(), name), stored);
+            .insert(key.clone(), stored);
+        if let Some(old) = &old {
+            self.unindex(gr, &key, &old.obj);
+        }
+        self.index(gr, &key, &obj);
+        self.note(gr, key, &obj, old.as_ref().map(|o| &*o.obj));
         let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
-        self.record(kind, gr, ns, obj.clone());
+        self.record(kind, gr, ns, Value::clone(&obj));
         obj
     }
 
@@ -136,9 +196,57 @@ impl Store {
             .get_mut(gr)?
             .remove(&(ns.to_string(), name.to_string()))?;
         self.rv += 1;
-        stored.obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.record("DELETED", gr, ns.to_string(), stored.obj.clone());
+        Arc::make_mut(&mut stored.obj)["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        let key = (ns.to_string(), name.to_string());
+        self.unindex(gr, &key, &stored.obj);
+        self.note(gr, key, &stored.obj, None);
+        self.record("DELETED", gr, ns.to_string(), Value::clone(&stored.obj));
         Some(stored)
+    }
+
+    fn index(&mut self, gr: &Gr, key: &Key, obj: &Value) {
+        let at = (gr.clone(), key.clone());
+        for owner in owner_uids(obj) {
+            self.dependents.entry(owner).or_default().insert(at.clone());
+        }
+        self.uids.insert(uid_of(obj).to_string(), at);
+    }
+
+    fn unindex(&mut self, gr: &Gr, key: &Key, obj: &Value) {
+        let at = (gr.clone(), key.clone());
+        for owner in owner_uids(obj) {
+            if let Some(d) = self.dependents.get_mut(&owner) {
+                d.remove(&at);
+                if d.is_empty() {
+                    self.dependents.remove(&owner);
+                }
+            }
+        }
+        if self.uids.get(uid_of(obj)) == Some(&at) {
+            self.uids.remove(uid_of(obj));
+        }
+    }
+
+    /// Journals a change of `obj` (at the current resourceVersion), `old` being what it replaced.
+    fn note(&mut self, gr: &Gr, key: Key, obj: &Value, old: Option<&Value>) {
+        let mut owners = owner_uids(obj);
+        for o in old.map(owner_uids).unwrap_or_default() {
+            if !owners.contains(&o) {
+                owners.push(o);
+            }
+        }
+        self.journal.push_back(Change {
+            rv: self.rv,
+            gr: gr.clone(),
+            key,
+            uid: uid_of(obj).to_string(),
+            owners,
+        });
+        while self.journal.len() > self.capacity {
+            if let Some(c) = self.journal.pop_front() {
+                self.journal_compacted = c.rv;
+            }
+        }
     }
 
     fn record(&mut self, kind: &'static str, gr: &Gr, namespace: String, object: Value) {
@@ -203,6 +311,20 @@ impl Store {
     }
 }
 
+fn uid_of(o: &Value) -> &str {
+    o["metadata"]["uid"].as_str().unwrap_or_default()
+}
+
+/// The uids an object's `ownerReferences` name.
+pub fn owner_uids(o: &Value) -> Vec<String> {
+    o["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["uid"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// A stable short hash of a value (pod-template-hash, revisions).
 pub fn hash_value(v: &Value) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -245,4 +367,68 @@ fn civil(secs: u64) -> (String, String) {
         format!("{y:04}-{m:02}-{d:02}"),
         format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(ns: &str, name: &str, uid: &str, owners: &[&str]) -> Stored {
+        let refs: Vec<Value> = owners.iter().map(|o| json!({"uid": o})).collect();
+        Stored {
+            obj: Arc::new(
+                json!({"metadata": {"namespace": ns, "name": name, "uid": uid, "ownerReferences": refs}}),
+            ),
+            managers: vec![],
+        }
+    }
+
+    #[test]
+    fn indexes_and_journal_follow_puts_and_removes() {
+        let mut s = Store::new(100);
+        let pods: Gr = (String::new(), "pods".into());
+        let start = s.rv();
+        s.put(&pods, stored("a", "p1", "u1", &["rs1"]));
+        s.put(&pods, stored("b", "p2", "u2", &["rs1"]));
+        s.put(&pods, stored("a", "p3", "u3", &[]));
+        let deps: Vec<_> = s.dependents("rs1").cloned().collect();
+        assert_eq!(
+            deps,
+            [
+                (pods.clone(), ("a".into(), "p1".into())),
+                (pods.clone(), ("b".into(), "p2".into()))
+            ]
+        );
+        assert_eq!(
+            s.by_uid("u3"),
+            Some(&(pods.clone(), ("a".into(), "p3".into())))
+        );
+        let names: Vec<_> = s
+            .list(&pods, Some("a"))
+            .iter()
+            .map(|o| o.obj["metadata"]["name"].clone())
+            .collect();
+        assert_eq!(names, [json!("p1"), json!("p3")]);
+        // an owner dropped: the change names it still; the index forgets it
+        s.put(&pods, stored("a", "p1", "u1", &["rs2"]));
+        let last = s.changes_after(s.rv() - 1).unwrap().next().unwrap().clone();
+        assert_eq!(last.owners, ["rs2", "rs1"]);
+        assert_eq!(s.dependents("rs1").count(), 1);
+        s.remove(&pods, "b", "p2");
+        assert_eq!(s.dependents("rs1").count(), 0);
+        assert_eq!(s.by_uid("u2"), None);
+        assert_eq!(s.changes_after(start).unwrap().count(), 5);
+    }
+
+    #[test]
+    fn the_journal_says_when_it_no_longer_reaches_back() {
+        let mut s = Store::new(2);
+        let pods: Gr = (String::new(), "pods".into());
+        let start = s.rv();
+        for i in 0..3 {
+            s.put(&pods, stored("a", &format!("p{i}"), &format!("u{i}"), &[]));
+        }
+        assert!(s.changes_after(start).is_none());
+        assert_eq!(s.changes_after(s.rv() - 2).unwrap().count(), 2);
+    }
 }
