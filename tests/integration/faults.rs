@@ -196,3 +196,94 @@ fn ctrl_c_at_any_point_loses_nothing_and_a_rerun_converges() {
     converges(&env);
     nothing_lost(&seen, &kept(&env));
 }
+
+/// Forwards every connection on `listener` to `to` (a plain TCP proxy).
+fn proxy(listener: std::net::TcpListener, to: std::net::SocketAddr) {
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(to) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c, mut s) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+}
+
+#[test]
+fn an_api_server_unreachable_for_a_while_is_waited_for() {
+    let env = Env::new(SMALL);
+    // A kubeconfig for an address where nothing listens yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = env.dir.path().join("late-kubeconfig");
+    let text = std::fs::read_to_string(env.server.kubeconfig()).unwrap();
+    let real = env.server.url();
+    std::fs::write(
+        &kubeconfig,
+        text.replace(&real, &format!("http://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
+        .env_remove("KUBECONFIG")
+        .args(["apply", "--yes", "-f"])
+        .arg(env.dir.path().join("cluster.yaml"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Connections are refused for two seconds, then the server is back.
+    std::thread::sleep(Duration::from_secs(2));
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let to = real.trim_start_matches("http://").parse().unwrap();
+    proxy(listener, to);
+    let out = child.wait_with_output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        env.deployment("research", "research-agent-default")
+            .is_some()
+    );
+    env.cnvrgctl(&["diff"]).assert().code(0);
+}
+
+#[test]
+fn an_api_server_that_never_comes_back_is_a_cluster_error_naming_it() {
+    let env = Env::new(SMALL);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = env.dir.path().join("dead-kubeconfig");
+    let text = std::fs::read_to_string(env.server.kubeconfig()).unwrap();
+    std::fs::write(
+        &kubeconfig,
+        text.replace(&env.server.url(), &format!("http://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
+        .env_remove("KUBECONFIG")
+        .args(["diff", "-f"])
+        .arg(env.dir.path().join("cluster.yaml"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
