@@ -157,3 +157,26 @@ pub fn stderr_of(out: &std::process::Output) -> String {
     eprintln!("{text}");
     text
 }
+
+/// Sends SIGINT (what Ctrl-C sends) to process `pid`.
+pub fn ctrl_c(pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT {pid}");
+}
+
+impl Env {
+    /// A copy of the server's kubeconfig pointing at `127.0.0.1:port` instead.
+    pub fn kubeconfig_at(&self, port: u16) -> PathBuf {
+        let path = self.dir.path().join(format!("kubeconfig-{port}"));
+        let text = std::fs::read_to_string(self.server.kubeconfig()).unwrap();
+        std::fs::write(
+            &path,
+            text.replace(&self.server.url(), &format!("http://127.0.0.1:{port}")),
+        )
+        .unwrap();
+        path
+    }
+}

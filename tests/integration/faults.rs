@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use testserver::{Fault, FaultKind, FaultTarget, Verb};
 
-use crate::common::cluster::{Env, SMALL, stderr_of};
+use crate::common::cluster::{Env, SMALL, ctrl_c, stderr_of};
 
 /// What must survive any fault: Secret data and PVC uids, by name.
 fn kept(env: &Env) -> BTreeMap<String, String> {
@@ -172,10 +172,7 @@ fn ctrl_c_at_any_point_loses_nothing_and_a_rerun_converges() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
-        std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
+        ctrl_c(child.id());
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let code = out.status.code();
@@ -195,6 +192,15 @@ fn ctrl_c_at_any_point_loses_nothing_and_a_rerun_converges() {
     }
     converges(&env);
     nothing_lost(&seen, &kept(&env));
+}
+
+/// A local port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Forwards every connection on `listener` to `to` (a plain TCP proxy).
@@ -222,19 +228,9 @@ fn proxy(listener: std::net::TcpListener, to: std::net::SocketAddr) {
 fn an_api_server_unreachable_for_a_while_is_waited_for() {
     let env = Env::new(SMALL);
     // A kubeconfig for an address where nothing listens yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let kubeconfig = env.dir.path().join("late-kubeconfig");
-    let text = std::fs::read_to_string(env.server.kubeconfig()).unwrap();
+    let port = free_port();
+    let kubeconfig = env.kubeconfig_at(port);
     let real = env.server.url();
-    std::fs::write(
-        &kubeconfig,
-        text.replace(&real, &format!("http://127.0.0.1:{port}")),
-    )
-    .unwrap();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
         .env_remove("KUBECONFIG")
         .args(["apply", "--yes", "-f"])
@@ -263,18 +259,8 @@ fn an_api_server_unreachable_for_a_while_is_waited_for() {
 #[test]
 fn an_api_server_that_never_comes_back_is_a_cluster_error_naming_it() {
     let env = Env::new(SMALL);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let kubeconfig = env.dir.path().join("dead-kubeconfig");
-    let text = std::fs::read_to_string(env.server.kubeconfig()).unwrap();
-    std::fs::write(
-        &kubeconfig,
-        text.replace(&env.server.url(), &format!("http://127.0.0.1:{port}")),
-    )
-    .unwrap();
+    let port = free_port();
+    let kubeconfig = env.kubeconfig_at(port);
     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
         .env_remove("KUBECONFIG")
         .args(["diff", "-f"])

@@ -83,11 +83,7 @@ impl Forwarder {
 
     /// SIGINT, as Ctrl-C sends; the exit status once the process has ended.
     fn interrupt(&mut self) -> std::process::ExitStatus {
-        let sent = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        crate::common::cluster::ctrl_c(self.child.id());
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

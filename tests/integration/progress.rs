@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use testserver::{Behavior, PodTrouble, Target};
 
-use crate::common::cluster::{Env, SMALL, stderr_of};
+use crate::common::cluster::{Env, SMALL, ctrl_c, stderr_of};
 
 /// `[  12.3s] ready    Kind/ns/name` → `ready    Kind/ns/name`; other lines as they are.
 fn untimed(line: &str) -> &str {
@@ -158,11 +158,7 @@ fn ctrl_c_stops_new_work_reports_what_was_written_and_a_rerun_converges() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ctrl_c(child.id());
     let out = child.wait_with_output().unwrap();
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -248,10 +244,7 @@ fn status_watch_prints_the_table_again_when_it_changes_and_stops_on_ctrl_c() {
     );
     let again = read_until("orion-server");
     assert!(again.contains("Ready"), "{again}");
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    ctrl_c(child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
