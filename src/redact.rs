@@ -26,14 +26,21 @@ pub fn register(value: &str) {
     if value.len() < SHORTEST {
         return;
     }
-    let mut secrets = SECRETS.write().expect("not poisoned");
-    for v in [value.to_string(), B64.encode(value)] {
-        if !secrets.contains(&v) {
-            secrets.push(v);
+    let encoded = B64.encode(value);
+    {
+        let known = SECRETS.read().expect("not poisoned");
+        if known.iter().any(|s| s == value) && known.contains(&encoded) {
+            return;
         }
     }
-    // Longest first, so a value containing another is masked whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut secrets = SECRETS.write().expect("not poisoned");
+    for v in [value.to_string(), encoded] {
+        if !secrets.contains(&v) {
+            // Longest first, so a value containing another is masked whole.
+            let at = secrets.partition_point(|s| s.len() >= v.len());
+            secrets.insert(at, v);
+        }
+    }
 }
 
 /// Key names whose values are secret wherever they appear.

@@ -194,15 +194,29 @@ fn confirm(printer: &Printer, global: &Global, question: &str, nothing: &str) ->
     Err(Error::Declined)
 }
 
+/// The spec's tenant names for a message: `a, b` or `none`.
+fn tenant_names(spec: &Spec) -> String {
+    match spec.tenants.is_empty() {
+        true => "none".into(),
+        false => spec
+            .tenants
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// `infra` or `tenant/NAME`, naming a scope the spec has.
 fn parse_scope(text: &str, spec: &Spec) -> Result<Scope, Error> {
-    let names: Vec<&str> = spec.tenants.iter().map(|t| t.name.as_str()).collect();
     match text.split_once('/') {
         None if text == "infra" => Ok(Scope::Infra),
-        Some(("tenant", name)) if names.contains(&name) => Ok(Scope::Tenant(name.to_string())),
+        Some(("tenant", name)) if spec.tenants.iter().any(|t| t.name == name) => {
+            Ok(Scope::Tenant(name.to_string()))
+        }
         Some(("tenant", name)) => Err(Error::Usage(format!(
             "--scope: no tenant `{name}` in the spec (tenants: {})",
-            names.join(", ")
+            tenant_names(spec)
         ))),
         _ => Err(Error::Usage(format!(
             "--scope: expected `infra` or `tenant/NAME`, found `{text}`"

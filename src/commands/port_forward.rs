@@ -43,15 +43,10 @@ pub fn port_forward(
 ) -> Result<(), Error> {
     let (spec, manifests) = prepare(printer, &args.spec)?;
     let Some(tenant) = spec.tenants.iter().find(|t| t.name == args.tenant) else {
-        let names: Vec<&str> = spec.tenants.iter().map(|t| t.name.as_str()).collect();
         return Err(Error::Usage(format!(
             "--tenant: no tenant `{}` in the spec (tenants: {})",
             args.tenant,
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            super::tenant_names(&spec)
         )));
     };
     let wanted =

@@ -98,15 +98,10 @@ pub fn tenant_remove(
                 return Ok(());
             }
             (None, None) => {
-                let names: Vec<&str> = spec.tenants.iter().map(|t| t.name.as_str()).collect();
                 return Err(Error::Usage(format!(
                     "no tenant `{}` in the spec or on the cluster (spec tenants: {})",
                     args.name,
-                    if names.is_empty() {
-                        "none".into()
-                    } else {
-                        names.join(", ")
-                    }
+                    super::tenant_names(&spec)
                 )));
             }
         };

@@ -52,7 +52,7 @@ pub fn status(printer: &Printer, global: &Global, args: StatusArgs) -> Result<()
     let scopes = scopes(&spec, args.scope.as_deref())?;
     runtime()?.block_on(async {
         let cluster = connect(global).await?;
-        let mut rows = read(&cluster, &manifests, &scopes).await?;
+        let rows = read(&cluster, &manifests, &scopes).await?;
         print_status(printer, global, &rows)?;
         if args.watch {
             watch(printer, global, &cluster, &manifests, &scopes, rows).await?;
@@ -60,9 +60,7 @@ pub fn status(printer: &Printer, global: &Global, args: StatusArgs) -> Result<()
             return Ok(());
         }
         requests(printer, global, &cluster);
-        let not_ready = rows.iter().filter(|r| r.state != "Ready").count();
-        rows.clear();
-        match not_ready {
+        match rows.iter().filter(|r| r.state != "Ready").count() {
             0 => Ok(()),
             n => Err(Error::NotReadyYet(n)),
         }

@@ -192,7 +192,7 @@ fn ask(printer: &Printer, spec: &Spec, draft: &mut TenantDraft) -> Result<(), St
 /// Whether two tenant files say the same (comments and layout aside).
 fn same_document(a: &str, b: &str) -> bool {
     let parse = |text: &str| crate::yaml::from_str::<serde_json::Value>(text).ok();
-    parse(a).is_some() && parse(a) == parse(b)
+    matches!((parse(a), parse(b)), (Some(a), Some(b)) if a == b)
 }
 
 /// The name and namespace must be free in the spec.

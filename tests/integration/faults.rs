@@ -157,6 +157,13 @@ fn an_api_server_failing_for_a_while_is_ridden_out() {
             .inject(Fault::new(target, FaultKind::Status(503)).times(n));
     }
     env.apply(&[]).assert().success();
+    let failed = env
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.status == 503)
+        .count();
+    assert_eq!(failed, 13, "every injected failure was met and retried");
     env.cnvrgctl(&["diff"]).assert().code(0);
 }
 
