@@ -38,6 +38,10 @@ pub struct Global {
     /// More detail on stderr (repeat for more); `-v` adds the API request count.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// No status lines or progress on stderr: only the command's output,
+    /// warnings and errors (`-o json` output is unchanged).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// Longest a cluster command may wait in all (e.g. 90s, 15m).
     #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
@@ -296,4 +300,15 @@ pub struct PortForwardArgs {
     /// Local address to listen on.
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub address: std::net::IpAddr,
+}
+
+impl Global {
+    /// What the flags say about how output looks.
+    pub fn looks(&self) -> crate::ui::Flags {
+        crate::ui::Flags {
+            json: self.output == OutputFormat::Json,
+            quiet: self.quiet,
+            no_color: self.no_color,
+        }
+    }
 }

@@ -11,8 +11,8 @@ fn main() {
         );
     }));
     let cli = cnvrgctl::cli::Cli::parse();
-    let printer = cnvrgctl::ui::Printer::new(cli.global.no_color);
-    if let Err(err) = cnvrgctl::commands::run(cli) {
+    let printer = cnvrgctl::ui::Printer::new(cli.global.looks());
+    if let Err(err) = cnvrgctl::commands::run(cli, &printer) {
         if !matches!(err, cnvrgctl::error::Error::Changes) {
             printer.error(&err.to_string());
         }

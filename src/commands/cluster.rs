@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::kube::Cluster;
 use crate::manifest::Scope;
 use crate::spec::Spec;
-use crate::ui::{Printer, Progress};
+use crate::ui::Printer;
 
 /// The scopes a command acts on: the one asked for, or infra and every tenant.
 pub(super) fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
@@ -146,11 +146,13 @@ pub(super) async fn converge(
 ) -> Result<(), Error> {
     let plan = crate::plan::build(manifests)?;
     let mut options = options(global, args);
-    let json = global.output == OutputFormat::Json;
+    let mode = printer.mode();
+    let json = mode.progress == crate::ui::ProgressMode::Json;
     let observed = apply::observe(cluster, manifests, &plan, scopes, &options).await?;
     let changes = observed.changes();
     if observed.has_changes() {
-        if !json {
+        // The table is what a question is about; `--quiet --yes` asks nothing.
+        if !json && (mode.status || !global.yes) {
             printer.lines(&diff::summary(&changes))?;
         }
         let question = format!("Apply these changes to {}?", cluster.server());
@@ -164,7 +166,7 @@ pub(super) async fn converge(
     before_writing(printer)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     options.stop = Some(stopped);
-    let progress = Progress::for_run(json, &observed);
+    let progress = printer.progress_for(&observed);
     let run = apply::run(
         cluster.clone(),
         manifests,
@@ -191,33 +193,7 @@ pub(super) async fn converge(
     };
     progress.finish();
     requests(printer, global, cluster);
-    let summary = outcome?;
-    if json {
-        let done = serde_json::json!({
-            "event": "done",
-            "created": summary.created,
-            "updated": summary.updated,
-            "replaced": summary.replaced,
-            "unchanged": summary.unchanged,
-            "pruned": summary.pruned,
-            "kept": summary.kept,
-        });
-        printer.out(&format!("{done}\n"))?;
-    } else {
-        printer.info(&format!(
-            "done: {} created, {} updated, {} replaced, {} unchanged, {} pruned{}",
-            summary.created,
-            summary.updated,
-            summary.replaced,
-            summary.unchanged,
-            summary.pruned,
-            if summary.kept > 0 {
-                format!(", {} kept", summary.kept)
-            } else {
-                String::new()
-            }
-        ));
-    }
+    progress.done(&outcome?);
     Ok(())
 }
 

@@ -16,31 +16,30 @@ use crate::render::{SecretInputs, Templates};
 use crate::spec::Spec;
 use crate::ui::Printer;
 
-pub fn run(cli: Cli) -> Result<(), Error> {
-    let printer = Printer::new(cli.global.no_color);
+pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
     match cli.command {
-        Command::Render(args) => render(&printer, cli.global.output, args),
-        Command::Validate(args) => validate(&printer, args),
-        Command::Diff(args) => cluster::diff(&printer, &cli.global, args),
+        Command::Render(args) => render(printer, cli.global.output, args),
+        Command::Validate(args) => validate(printer, args),
+        Command::Diff(args) => cluster::diff(printer, &cli.global, args),
         Command::Apply(args) => {
-            cluster::apply(&printer, &cli.global, args.scope.as_deref(), args.exec)
+            cluster::apply(printer, &cli.global, args.scope.as_deref(), args.exec)
         }
         Command::Install(crate::cli::InstallCommand::Infra(args)) => {
-            cluster::apply(&printer, &cli.global, Some("infra"), args)
+            cluster::apply(printer, &cli.global, Some("infra"), args)
         }
-        Command::Status(args) => status::status(&printer, &cli.global, args),
+        Command::Status(args) => status::status(printer, &cli.global, args),
         Command::Tenant(crate::cli::TenantCommand::List(args)) => {
-            status::tenant_list(&printer, &cli.global, args)
+            status::tenant_list(printer, &cli.global, args)
         }
         Command::Tenant(crate::cli::TenantCommand::Add(args)) => {
-            tenant::tenant_add(&printer, &cli.global, args)
+            tenant::tenant_add(printer, &cli.global, args)
         }
         Command::Tenant(crate::cli::TenantCommand::Remove(args)) => {
-            remove::tenant_remove(&printer, &cli.global, args)
+            remove::tenant_remove(printer, &cli.global, args)
         }
-        Command::Uninstall(args) => remove::uninstall(&printer, &cli.global, args),
-        Command::Rbac(args) => rbac(&printer, cli.global.output, args),
-        Command::PortForward(args) => port_forward::port_forward(&printer, &cli.global, args),
+        Command::Uninstall(args) => remove::uninstall(printer, &cli.global, args),
+        Command::Rbac(args) => rbac(printer, cli.global.output, args),
+        Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
     }
 }
 

@@ -7,12 +7,12 @@ use std::time::Duration;
 use super::cluster::{connect, requests, runtime};
 use super::prepare;
 use crate::apply::{self, Removal, RemoveOptions};
-use crate::cli::{Global, OutputFormat, TenantRemoveArgs, UninstallArgs};
+use crate::cli::{Global, TenantRemoveArgs, UninstallArgs};
 use crate::error::Error;
 use crate::inventory::ApplySet;
 use crate::kube::Cluster;
 use crate::manifest::Scope;
-use crate::ui::{Printer, Progress};
+use crate::ui::Printer;
 
 fn options(global: &Global, delete_data: bool, delete_crds: bool) -> RemoveOptions {
     RemoveOptions {
@@ -66,7 +66,7 @@ async fn remove_scopes(
     }
     let question = format!("Delete {deleted} object(s) from {}?", cluster.server());
     super::confirm(printer, global, &question, "nothing deleted")?;
-    let progress = Progress::new(global.output == OutputFormat::Json);
+    let progress = printer.progress();
     for (set, removal) in &plans {
         apply::remove(cluster.clone(), set, removal, options, &progress).await?;
     }

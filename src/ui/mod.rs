@@ -1,28 +1,48 @@
 //! The terminal: the only module that writes to stdout and stderr. Commands hand
 //! it text, diff lines and engine events; it handles broken pipes, colour,
-//! progress lines and prompts.
+//! progress lines and prompts. How all of that looks (JSON, live bars, plain
+//! lines or quiet; colour; whether to ask) is decided once, in [`mode`], when
+//! the [`Printer`] is made; the progress of a run is built from it.
 
+mod mode;
 mod progress;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
+use crate::apply::Observed;
 use crate::diff::{Line, Tone};
 
+pub use mode::{Flags, Mode, Progress as ProgressMode, Terminal};
 pub use progress::Progress;
 
 /// Writes command output to stdout and messages to stderr.
 pub struct Printer {
-    color: bool,
-    color_out: bool,
+    mode: Mode,
 }
 
 impl Printer {
-    pub fn new(no_color: bool) -> Printer {
-        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none();
-        Printer {
-            color: allowed && std::io::stderr().is_terminal(),
-            color_out: allowed && std::io::stdout().is_terminal(),
-        }
+    /// A printer for this process's terminal (read once, here).
+    pub fn new(flags: Flags) -> Printer {
+        Printer::with_mode(Mode::decide(flags, Terminal::detect()))
+    }
+
+    pub fn with_mode(mode: Mode) -> Printer {
+        Printer { mode }
+    }
+
+    /// How this printer writes.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Progress for a run that is not a plan's (a removal): no bars.
+    pub fn progress(&self) -> Progress {
+        Progress::new(self.mode.progress, None)
+    }
+
+    /// Progress for the run `observed` describes, with a bar per scope.
+    pub fn progress_for(&self, observed: &Observed) -> Progress {
+        Progress::new(self.mode.progress, Some(observed))
     }
 
     /// Command output. A closed pipe (`cnvrgctl render | head`) is not an error.
@@ -47,7 +67,7 @@ impl Printer {
                 Tone::Plain | Tone::Context => None,
             };
             match code {
-                Some(code) if self.color_out => {
+                Some(code) if self.mode.color_out => {
                     text.push_str(&format!("\x1b[{code}m{}\x1b[0m\n", line.text))
                 }
                 _ => {
@@ -59,9 +79,11 @@ impl Printer {
         self.out(&text)
     }
 
-    /// A status line on stderr.
+    /// A status line on stderr (none with `--quiet`).
     pub fn info(&self, text: &str) {
-        eprintln!("{}", crate::redact::redact(text));
+        if self.mode.status {
+            eprintln!("{}", crate::redact::redact(text));
+        }
     }
 
     pub fn warn(&self, text: &str) {
@@ -81,7 +103,7 @@ impl Printer {
     }
 
     fn paint(&self, word: &str, code: &str) -> String {
-        if self.color {
+        if self.mode.color_err {
             format!("\x1b[1;{code}m{word}\x1b[0m")
         } else {
             word.to_string()
@@ -94,7 +116,7 @@ impl Printer {
         if yes {
             return Ok(true);
         }
-        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        if !self.mode.interactive {
             return Err(format!(
                 "{question} — stdin is not a terminal, so nobody can answer; pass --yes to proceed"
             ));
@@ -108,7 +130,7 @@ impl Printer {
 
     /// Whether questions can be asked: stdin and stderr are terminals.
     pub fn can_ask(&self) -> bool {
-        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+        self.mode.interactive
     }
 
     /// Asks to pick one of `choices`; the index picked.

@@ -1,4 +1,5 @@
-//! What the engine is doing, as it happens, in one of three forms:
+//! What the engine is doing, as it happens, in the form the
+//! [`Printer`](super::Printer) decided:
 //! - **live** (stdout and stderr are terminals, text output): an overall bar per scope
 //!   (objects ready of those this run handles) under a header with the
 //!   elapsed time, and one line per object being written or waited on with
@@ -8,19 +9,21 @@
 //!   messages printed only when they change, so a log shows why something is
 //!   stuck without flooding;
 //! - **json** (`--output json`): one JSON object per line on stdout, the
-//!   schema the README documents.
+//!   schema the README documents;
+//! - **silent** (`--quiet`): nothing; errors still reach stderr.
 //!
 //! It only formats events; the executor decides what happens.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::apply::{Event, Observed, Observer};
+use super::mode;
+use crate::apply::{Event, Observed, Observer, Summary};
 use crate::diff::Op;
 use crate::redact::redact;
 
@@ -36,6 +39,7 @@ enum Form {
     Json,
     Plain,
     Live(Live),
+    Silent,
 }
 
 /// The indicatif side: the header, a bar per scope, a line per busy object.
@@ -47,34 +51,58 @@ struct Live {
 }
 
 impl Progress {
-    /// Events of a run that is not a plan's (a removal): no bars.
-    pub fn new(json: bool) -> Progress {
-        Progress::with_scopes(json, HashMap::new())
-    }
-
-    /// Events of the run `observed` describes, with a bar per scope.
-    pub fn for_run(json: bool, observed: &Observed) -> Progress {
-        let scope_of = observed
-            .targets
-            .iter()
+    /// Events in the form the printer decided; with `observed`, the run it
+    /// describes gets a bar per scope.
+    pub(super) fn new(mode: mode::Progress, observed: Option<&Observed>) -> Progress {
+        let scope_of: HashMap<String, String> = observed
+            .into_iter()
+            .flat_map(|o| &o.targets)
             .filter(|t| !t.external)
             .map(|t| (t.change.id(), t.change.scope.to_string()))
             .collect();
-        Progress::with_scopes(json, scope_of)
-    }
-
-    fn with_scopes(json: bool, scope_of: HashMap<String, String>) -> Progress {
-        let form = if json {
-            Form::Json
-        } else if std::io::stderr().is_terminal() && std::io::stdout().is_terminal() {
-            Form::Live(Live::new(&scope_of))
-        } else {
-            Form::Plain
+        let form = match mode {
+            mode::Progress::Json => Form::Json,
+            mode::Progress::Plain => Form::Plain,
+            mode::Progress::Live => Form::Live(Live::new(&scope_of)),
+            mode::Progress::Silent => Form::Silent,
         };
         Progress {
             started: Instant::now(),
             scope_of,
             form,
+        }
+    }
+
+    /// The run's last line: what it did.
+    pub fn done(&self, summary: &Summary) {
+        match &self.form {
+            Form::Json => {
+                let done = json!({
+                    "event": "done",
+                    "created": summary.created,
+                    "updated": summary.updated,
+                    "replaced": summary.replaced,
+                    "unchanged": summary.unchanged,
+                    "pruned": summary.pruned,
+                    "kept": summary.kept,
+                });
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{done}");
+            }
+            Form::Plain | Form::Live(_) => eprintln!(
+                "done: {} created, {} updated, {} replaced, {} unchanged, {} pruned{}",
+                summary.created,
+                summary.updated,
+                summary.replaced,
+                summary.unchanged,
+                summary.pruned,
+                if summary.kept > 0 {
+                    format!(", {} kept", summary.kept)
+                } else {
+                    String::new()
+                }
+            ),
+            Form::Silent => {}
         }
     }
 
@@ -84,6 +112,7 @@ impl Progress {
             Form::Json => self.json("note", None, Some(text)),
             Form::Plain => eprintln!("{}", redact(text)),
             Form::Live(live) => live.log(text),
+            Form::Silent => {}
         }
     }
 
@@ -114,8 +143,10 @@ impl Progress {
 
     /// One event in the json or plain form.
     fn line(&self, what: &str, object: &str, detail: Option<&str>) {
-        if let Form::Json = self.form {
-            return self.json(what, Some(object), detail);
+        match self.form {
+            Form::Json => return self.json(what, Some(object), detail),
+            Form::Silent => return,
+            Form::Plain | Form::Live(_) => {}
         }
         let elapsed = self.started.elapsed().as_secs_f32();
         match detail {

@@ -67,6 +67,46 @@ fn plain_progress_is_one_line_per_step() {
 }
 
 #[test]
+fn quiet_apply_says_nothing_on_success_but_still_fails_loudly() {
+    let env = Env::new(SMALL);
+    let out = env
+        .apply(&["--quiet"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    // It did the work all the same.
+    assert!(
+        env.deployment("research", "research-orion-server")
+            .is_some(),
+        "the orion server was applied"
+    );
+    // A failure is still an error on stderr, with its exit code.
+    let failing = Env::new(SMALL);
+    failing.server.behave(
+        Target::kind("StatefulSet").named("research-postgres"),
+        Behavior::Fail(PodTrouble::CrashLoopBackOff),
+    );
+    let out = failing
+        .apply(&["-q", "--failure-grace", "1s"])
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let stderr = stderr_of(&out);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("CrashLoopBackOff"), "{stderr}");
+    // `-q` and `-v` contradict each other.
+    env.cnvrgctl(&["diff", "-q", "-v"]).assert().code(2);
+}
+
+#[test]
 fn json_progress_is_one_documented_event_per_line() {
     let env = Env::new(SMALL);
     let out = env
