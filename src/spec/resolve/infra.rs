@@ -1,0 +1,105 @@
+//! The infra scope (`spec.infra`): its namespace, the monitoring stack (whose
+//! cluster Prometheus the spec may size), logging and Istio, each switched on
+//! or off with its default, every component sized by the profile. Storage
+//! provisioners are resolved in `storage`; nothing here looks at tenants.
+
+use super::{Origin, Resolver};
+use crate::spec::field_path::FieldPath;
+use crate::spec::model::{self, IngressType, Mode, Sizing, Toggle};
+use crate::spec::names;
+use crate::spec::profile::slots;
+use crate::spec::resolved::{
+    Infra, IngressSettings, Istio, Logging, Monitoring, Prometheus, Sized, Storage,
+};
+
+impl Resolver {
+    pub(super) fn infra(
+        &mut self,
+        infra: Option<model::InfraSpec>,
+        mode: Mode,
+        ingress: &IngressSettings,
+        at: &Origin,
+    ) -> Infra {
+        let infra = infra.unwrap_or(model::InfraSpec {
+            namespace: None,
+            monitoring: None,
+            logging: None,
+            istio: None,
+            storage: None,
+        });
+        let base = FieldPath::spec().field("infra");
+        let namespace = infra.namespace.unwrap_or_else(|| match mode {
+            Mode::MultiTenant => "cnvrg-infra".into(),
+            Mode::SingleNamespace => "cnvrg".into(),
+        });
+        self.check(
+            &base.field("namespace"),
+            names::dns1123_label(&namespace, 63),
+        );
+        let on = |t: Option<Toggle>, default: bool| t.and_then(|t| t.enabled).unwrap_or(default);
+        let storage = infra.storage.unwrap_or(model::StorageSpec {
+            hostpath: None,
+            nfs: None,
+        });
+        let monitoring = self.monitoring(infra.monitoring, &base.field("monitoring"), at);
+        let logging = base.field("logging");
+        let istio = base.field("istio");
+        let storage_path = base.field("storage");
+        Infra {
+            namespace,
+            monitoring,
+            logging: Logging {
+                enabled: on(infra.logging, true),
+                fluentbit: Sized {
+                    resources: self.component(at, &slots::FLUENTBIT, &logging).resources,
+                },
+            },
+            istio: Istio {
+                enabled: on(infra.istio, ingress.kind == IngressType::Istio),
+                istiod: self.component(at, &slots::ISTIOD, &istio),
+                gateway: self.component(at, &slots::ISTIO_GATEWAY, &istio),
+            },
+            storage: Storage {
+                hostpath: self.hostpath(storage.hostpath, &storage_path.field("hostpath"), at),
+                nfs: self.nfs(storage.nfs, &storage_path.field("nfs"), at),
+            },
+        }
+    }
+
+    /// The infra monitoring stack at `base` (`spec.infra.monitoring`).
+    fn monitoring(
+        &mut self,
+        mon: Option<model::MonitoringSpec>,
+        base: &FieldPath,
+        at: &Origin,
+    ) -> Monitoring {
+        let mon = mon.unwrap_or(model::MonitoringSpec {
+            enabled: None,
+            retention: None,
+            storage: None,
+        });
+        let retention = self.retention(&at.src, base, mon.retention);
+        let own_prometheus = Sizing {
+            replicas: None,
+            storage: mon.storage,
+            resources: None,
+        };
+        let prometheus = self
+            .size(at, &slots::PROMETHEUS, base, Some(&own_prometheus))
+            .stateful();
+        Monitoring {
+            enabled: mon.enabled.unwrap_or(true),
+            operator: self.component(at, &slots::PROMETHEUS_OPERATOR, base),
+            prometheus: Prometheus {
+                replicas: prometheus.replicas,
+                resources: prometheus.resources,
+                storage: prometheus.storage,
+                retention,
+            },
+            node_exporter: Sized {
+                resources: self.component(at, &slots::NODE_EXPORTER, base).resources,
+            },
+            kube_state_metrics: self.component(at, &slots::KUBE_STATE_METRICS, base),
+        }
+    }
+}
