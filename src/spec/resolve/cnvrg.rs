@@ -252,3 +252,105 @@ fn mebibytes(q: Option<&Quantity>, div: f64, floor: u64) -> u64 {
         .unwrap_or(floor)
         .max(floor)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, problems_with, spec, tenant};
+
+    /// A cluster spec (`head` under `spec:`) with one cnvrg tenant `a` whose
+    /// `cnvrg` section is `body`.
+    fn cnvrg(head: &str, body: &str) -> String {
+        cluster(&format!(
+            "{head}  tenants:\n    - name: a\n      type: cnvrg\n      cnvrg:\n{body}"
+        ))
+    }
+
+    const DOMAIN: &str = "  clusterDomain: ml.example.com\n";
+
+    #[test]
+    fn a_cnvrg_tenant_gets_its_defaults() {
+        let s = spec(&cnvrg(DOMAIN, "        {}\n"));
+        let c = s.tenants[0].cnvrg.as_ref().unwrap();
+        assert!(s.tenants[0].workspace.is_none());
+        assert_eq!(c.domain, "a.ml.example.com");
+        assert!(c.app_image.contains("cnvrg"), "{}", c.app_image);
+        assert_eq!((c.webapp.replicas, c.webapp.hpa.max_replicas), (1, 3));
+        assert_eq!(c.webapp.hpa.cpu_utilization, 80);
+        assert!(!c.webapp.hpa.enabled);
+        assert!(c.sidekiq.split);
+        assert_eq!(c.postgres.database, "cnvrg_production");
+        assert_eq!(
+            c.postgres.shared_memory, "256Mi",
+            "a quarter of dev's 1Gi limit"
+        );
+        assert_eq!(c.elasticsearch.heap, "1024m", "half of dev's 2Gi request");
+        assert_eq!(c.monitoring.prometheus.retention, "15d");
+        assert!(c.monitoring.enabled && c.monitoring.prometheus.enabled);
+    }
+
+    #[test]
+    fn the_domain_follows_the_mode_unless_the_tenant_sets_one() {
+        let single = format!("  mode: single-namespace\n{DOMAIN}");
+        let s = spec(&cnvrg(&single, "        {}\n"));
+        let c = s.tenants[0].cnvrg.as_ref().unwrap();
+        assert_eq!(c.domain, "ml.example.com");
+        assert!(
+            !c.monitoring.prometheus.enabled,
+            "the infra Prometheus serves it"
+        );
+        let s = spec(&cnvrg(DOMAIN, "        clusterDomain: a.example.org\n"));
+        assert_eq!(s.tenants[0].cnvrg.as_ref().unwrap().domain, "a.example.org");
+    }
+
+    #[test]
+    fn a_cnvrg_tenant_without_a_domain_is_refused() {
+        assert_eq!(
+            problems(&cnvrg("", "        {}\n")),
+            ["cluster.yaml: spec.tenants[0]: a cnvrg tenant needs a DNS domain for its hostnames"]
+        );
+    }
+
+    #[test]
+    fn cnvrg_fields_are_checked_at_their_paths() {
+        let found = problems(&cnvrg(
+            DOMAIN,
+            "        clusterDomain: Bad_Domain\n        appImage: Cnvrg/App\n        webapp:\n          replicas: 4\n          hpa: {maxReplicas: 2, cpuUtilization: 150}\n        monitoring:\n          prometheus: {retention: soon}\n",
+        ));
+        let fields: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.tenants[0].cnvrg.clusterDomain",
+                "spec.tenants[0].cnvrg.appImage",
+                "spec.tenants[0].cnvrg.webapp.hpa.maxReplicas",
+                "spec.tenants[0].cnvrg.webapp.hpa.cpuUtilization",
+                "spec.tenants[0].cnvrg.monitoring.prometheus.retention",
+            ]
+        );
+        assert!(found[2].ends_with("maxReplicas 2 is less than the webapp's 4 replicas"));
+    }
+
+    #[test]
+    fn every_component_is_blamed_at_its_own_path() {
+        let file = tenant(
+            "a",
+            "  type: cnvrg\n  cnvrg:\n    sidekiq:\n      searchkiq: {replicas: 4294967295}\n    redis: {replicas: 2}\n    monitoring:\n      grafana: {replicas: 2}\n",
+        );
+        let found = problems_with(&cluster(DOMAIN), &[("a", &file)]);
+        let fields: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.cnvrg.sidekiq.searchkiq.replicas",
+                "spec.cnvrg.redis.replicas",
+                "spec.cnvrg.monitoring.grafana.replicas",
+            ]
+        );
+    }
+}

@@ -103,3 +103,50 @@ impl Resolver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, spec};
+    use crate::spec::Quantity;
+
+    #[test]
+    fn the_infra_namespace_follows_the_mode() {
+        let s = spec(&cluster("  {}\n"));
+        assert_eq!(s.infra.namespace, "cnvrg-infra");
+        let s = spec(&cluster(
+            "  mode: single-namespace\n  clusterDomain: ml.example.com\n  tenants:\n    - {name: a, type: cnvrg}\n",
+        ));
+        assert_eq!(s.infra.namespace, "cnvrg");
+    }
+
+    #[test]
+    fn the_cluster_prometheus_takes_the_spec_volume_over_the_profile() {
+        let s = spec(&cluster(
+            "  profile: prod\n  infra:\n    monitoring: {retention: 30d, storage: 7Gi}\n    logging: {enabled: false}\n",
+        ));
+        let prom = &s.infra.monitoring.prometheus;
+        assert_eq!(prom.storage, Quantity::parse("7Gi").unwrap());
+        assert_eq!(prom.retention, "30d");
+        assert_eq!(prom.replicas, 2, "prod's replicas");
+        assert_eq!(s.infra.istio.istiod.replicas, 2);
+        assert!(!s.infra.logging.enabled);
+        let s = spec(&cluster("  profile: prod\n"));
+        assert_eq!(
+            s.infra.monitoring.prometheus.storage,
+            Quantity::parse("100Gi").unwrap()
+        );
+    }
+
+    #[test]
+    fn infra_fields_are_checked_at_their_paths() {
+        assert_eq!(
+            problems(&cluster(
+                "  infra:\n    namespace: Infra\n    monitoring:\n      retention: forever\n"
+            ))
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect::<Vec<_>>(),
+            ["spec.infra.namespace", "spec.infra.monitoring.retention"]
+        );
+    }
+}

@@ -67,3 +67,41 @@ impl Resolver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, spec};
+    use crate::spec::IngressType;
+
+    #[test]
+    fn type_ingress_gets_the_ingress_nginx_namespace() {
+        let s = spec(&cluster("  ingress: {type: ingress}\n"));
+        assert_eq!(s.cluster.ingress.kind, IngressType::Ingress);
+        assert_eq!(
+            s.cluster.ingress.controller_namespace.as_deref(),
+            Some("ingress-nginx")
+        );
+        assert!(!s.cluster.ingress.https.enabled);
+        assert!(!s.infra.istio.enabled, "istio is on only for `type: istio`");
+    }
+
+    #[test]
+    fn ingress_settings_that_do_not_fit_the_type_are_errors_at_their_paths() {
+        assert_eq!(
+            problems(&cluster(
+                "  ingress:\n    type: nodeport\n    controllerNamespace: nginx\n"
+            )),
+            [
+                "cluster.yaml: spec.ingress.controllerNamespace: `controllerNamespace` is only used with `type: ingress`"
+            ]
+        );
+        assert_eq!(
+            problems(&cluster("  ingress:\n    https: {enabled: true}\n")),
+            ["cluster.yaml: spec.ingress.https: https is enabled but `certSecret` is not set"]
+        );
+        let found = problems(&cluster(
+            "  ingress:\n    type: ingress\n    controllerNamespace: Nginx_NS\n",
+        ));
+        assert!(found[0].starts_with("cluster.yaml: spec.ingress.controllerNamespace: "));
+    }
+}

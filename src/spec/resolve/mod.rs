@@ -240,3 +240,70 @@ impl Resolver {
         retention
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+    use super::testing::{cluster, problems, spec};
+    use crate::spec::{IngressType, Mode};
+
+    #[test]
+    fn an_empty_spec_gets_the_code_defaults_and_the_dev_profile() {
+        let s = spec(&cluster("  {}\n"));
+        assert_eq!(s.cluster.profile, "dev");
+        assert_eq!(s.cluster.mode, Mode::MultiTenant);
+        assert_eq!(s.cluster.ingress.kind, IngressType::Istio);
+        assert!(s.cluster.registry.is_none() && s.cluster.pull_secret.is_none());
+        assert!(!s.cluster.manage_pull_secret);
+        assert_eq!(s.infra.namespace, "cnvrg-infra");
+        assert_eq!(s.infra.monitoring.prometheus.retention, "15d");
+        assert!(s.infra.monitoring.enabled && s.infra.logging.enabled);
+        assert!(s.infra.istio.enabled, "istio follows `ingress.type: istio`");
+        assert!(s.tenants.is_empty());
+    }
+
+    #[test]
+    fn cluster_wide_fields_are_checked_at_their_paths() {
+        let found = problems(&cluster(
+            "  profile: tiny\n  clusterDomain: Not_A_Domain\n  imageHub: https://registry.local/\n  storageClass: Fast_SSD\n",
+        ));
+        let fields: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.profile",
+                "spec.clusterDomain",
+                "spec.imageHub",
+                "spec.storageClass"
+            ]
+        );
+        assert_eq!(
+            found[0],
+            "cluster.yaml: spec.profile: unknown profile `tiny`"
+        );
+    }
+
+    #[test]
+    fn an_invalid_cluster_name_is_blamed_on_metadata_name() {
+        let text = cluster("  {}\n").replace("name: acme", "name: Acme_Corp");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("cluster.yaml: metadata.name: "),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn durations_are_numbers_with_units() {
+        for ok in ["15d", "12h", "1h30m", "500ms", "2w", "1y"] {
+            assert_eq!(duration(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "15", "d", "15days", "1.5h", "-1d"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -103,3 +103,66 @@ impl Resolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, spec};
+
+    fn registry(body: &str) -> String {
+        cluster(&format!("  registry:\n{body}"))
+    }
+
+    #[test]
+    fn a_registry_gets_the_default_server_and_pull_secret() {
+        let s = spec(&registry(
+            "    user: acme\n    passwordEnv: REGISTRY_PASSWORD\n",
+        ));
+        let reg = s.cluster.registry.as_ref().unwrap();
+        assert_eq!(reg.server, "docker.io");
+        assert_eq!(reg.password_from, "env:REGISTRY_PASSWORD");
+        assert_eq!(s.cluster.pull_secret.as_deref(), Some("cnvrg-registry"));
+        assert!(s.cluster.manage_pull_secret);
+    }
+
+    #[test]
+    fn an_existing_secret_is_the_pull_secret_and_is_not_managed() {
+        let s = spec(&registry("    existingSecret: corp-pull\n"));
+        assert_eq!(s.cluster.pull_secret.as_deref(), Some("corp-pull"));
+        assert!(!s.cluster.manage_pull_secret);
+    }
+
+    #[test]
+    fn an_inline_password_is_accepted_with_a_warning_at_its_field() {
+        let s = spec(&registry("    user: acme\n    password: hunter2\n"));
+        assert_eq!(s.warnings.len(), 1);
+        assert_eq!(s.warnings[0].field, "spec.registry.password");
+        assert_eq!(s.cluster.registry.unwrap().password_from, "inline");
+    }
+
+    #[test]
+    fn password_sources_are_exactly_one() {
+        assert_eq!(
+            problems(&registry("    user: acme\n")),
+            ["cluster.yaml: spec.registry: no password source given"]
+        );
+        assert_eq!(
+            problems(&registry(
+                "    user: acme\n    passwordEnv: A\n    passwordFile: pw.txt\n"
+            )),
+            ["cluster.yaml: spec.registry: more than one password source given"]
+        );
+    }
+
+    #[test]
+    fn registry_fields_are_checked_at_their_paths() {
+        let found = problems(&registry("    passwordEnv: not-a-var\n"));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("cluster.yaml: spec.registry.passwordEnv: "));
+        assert_eq!(
+            found[1],
+            "cluster.yaml: spec.registry: missing required field `user`"
+        );
+        let found = problems(&registry("    existingSecret: Bad_Name\n"));
+        assert!(found[0].starts_with("cluster.yaml: spec.registry.existingSecret: "));
+    }
+}

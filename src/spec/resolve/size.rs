@@ -122,3 +122,128 @@ impl Resolver {
         self.size(at, slot, path, None).component()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, load_in, problems, problems_in, spec, with_profile};
+    use crate::spec::Quantity;
+    use crate::spec::profile::{default_volume, slots};
+
+    fn q(text: &str) -> Quantity {
+        Quantity::parse(text).unwrap()
+    }
+
+    /// A cluster with one cnvrg tenant `a` whose `cnvrg` section is `body`.
+    fn cnvrg_tenant(body: &str) -> String {
+        cluster(&format!(
+            "  clusterDomain: ml.example.com\n  tenants:\n    - name: a\n      type: cnvrg\n      cnvrg:\n{body}"
+        ))
+    }
+
+    #[test]
+    fn the_spec_wins_over_the_profile_key_by_key() {
+        let s = spec(&cnvrg_tenant(
+            "        webapp:\n          replicas: 2\n          resources:\n            limits: {memory: 8Gi}\n",
+        ));
+        let webapp = &s.tenants[0].cnvrg.as_ref().unwrap().webapp;
+        assert_eq!(webapp.replicas, 2);
+        let r = &webapp.resources;
+        assert_eq!(r.limits.memory, Some(q("8Gi")), "the spec's");
+        assert_eq!(r.limits.cpu, Some(q("2")), "dev's");
+        assert_eq!(r.requests.cpu, Some(q("500m")), "dev's");
+        assert_eq!(r.requests.memory, Some(q("2Gi")), "dev's");
+    }
+
+    #[test]
+    fn volumes_come_from_the_spec_then_the_profile() {
+        let s = spec(&cnvrg_tenant("        minio: {storage: 1Ti}\n"));
+        let c = s.tenants[0].cnvrg.as_ref().unwrap();
+        assert_eq!(c.minio.storage, q("1Ti"));
+        assert_eq!(c.postgres.storage, q("5Gi"), "dev's");
+        assert_eq!(c.redis.storage, q("2Gi"), "dev's");
+        assert_eq!(c.monitoring.prometheus.storage, q("5Gi"), "dev's");
+    }
+
+    #[test]
+    fn the_default_profile_sizes_every_volume() {
+        for slot in [
+            slots::PROMETHEUS,
+            slots::POSTGRES,
+            slots::REDIS,
+            slots::MINIO,
+            slots::ELASTICSEARCH,
+            slots::TENANT_PROMETHEUS,
+        ] {
+            assert!(default_volume(&slot).is_some(), "{}", slot.key);
+        }
+        assert_eq!(default_volume(&slots::WEBAPP), None);
+    }
+
+    #[test]
+    fn a_volume_a_profile_leaves_out_is_the_default_profiles() {
+        let dir = with_profile("bare", |dev| {
+            dev.lines()
+                .filter(|l| !l.starts_with("    storage: "))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        });
+        let text = cnvrg_tenant("        redis: {storage: 3Gi}\n")
+            .replace("  clusterDomain", "  profile: bare\n  clusterDomain");
+        let s = load_in(dir.path(), &text, &[]).unwrap_or_else(|d| panic!("{d:#?}"));
+        let c = s.tenants[0].cnvrg.as_ref().unwrap();
+        assert_eq!(c.redis.storage, q("3Gi"), "the spec's");
+        assert_eq!(c.postgres.storage, q("5Gi"));
+        assert_eq!(c.minio.storage, q("20Gi"));
+        assert_eq!(c.elasticsearch.storage, q("10Gi"));
+        assert_eq!(c.monitoring.prometheus.storage, q("5Gi"));
+        assert_eq!(s.infra.monitoring.prometheus.storage, q("10Gi"));
+    }
+
+    #[test]
+    fn requests_above_limits_are_blamed_on_the_spec_that_set_them() {
+        assert_eq!(
+            problems(&cnvrg_tenant(
+                "        kibana:\n          resources:\n            requests: {cpu: \"3\"}\n"
+            )),
+            [
+                "cluster.yaml: spec.tenants[0].cnvrg.kibana.resources: cpu request 3 is more than its limit 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn values_the_spec_did_not_set_are_blamed_on_the_profile() {
+        let dir = with_profile("broken", |dev| {
+            dev.replacen(
+                "  kibana:\n    replicas: 1\n",
+                "  kibana:\n    replicas: 4294967295\n",
+                1,
+            )
+            .replacen(
+                "  grafana:\n    replicas: 1\n    resources:\n      requests: {cpu: 50m",
+                "  grafana:\n    replicas: 2\n    resources:\n      requests: {cpu: 900m",
+                1,
+            )
+        });
+        let text = cnvrg_tenant("        redis: {}\n")
+            .replace("  clusterDomain", "  profile: broken\n  clusterDomain");
+        assert_eq!(
+            problems_in(dir.path(), &text, &[]),
+            [
+                "broken.yaml: spec.kibana.replicas: 4294967295 replicas requested; Kubernetes accepts at most 2147483647",
+                "broken.yaml: spec.grafana.resources: cpu request 900m is more than its limit 500m",
+                "broken.yaml: spec.grafana.replicas: 2 replicas requested; at most 1 is supported",
+            ]
+        );
+    }
+
+    #[test]
+    fn components_that_must_not_run_twice_refuse_more_replicas() {
+        assert_eq!(
+            problems(&cnvrg_tenant("        postgres: {replicas: 2}\n")),
+            [
+                "cluster.yaml: spec.tenants[0].cnvrg.postgres.replicas: 2 replicas requested; at most 1 is supported"
+            ]
+        );
+    }
+}

@@ -123,3 +123,50 @@ fn resources(resources: Option<model::Resources>) -> Sizing {
         resources,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, spec};
+    use crate::spec::ReclaimPolicy;
+
+    #[test]
+    fn provisioners_get_their_defaults() {
+        let s = spec(&cluster("  {}\n"));
+        let hostpath = &s.infra.storage.hostpath;
+        assert!(!hostpath.enabled);
+        assert_eq!(hostpath.path, "/cnvrg-hostpath-storage");
+        assert_eq!(hostpath.storage_class_name, "cnvrg-hostpath");
+        assert_eq!(hostpath.reclaim_policy, ReclaimPolicy::Retain);
+        assert_eq!(hostpath.provisioner_name, "cnvrgctl.io/hostpath");
+        let nfs = &s.infra.storage.nfs;
+        assert!(!nfs.enabled);
+        assert_eq!(nfs.storage_class_name, "cnvrg-nfs");
+        assert_eq!(nfs.provisioner_name, "cnvrgctl.io/nfs");
+    }
+
+    #[test]
+    fn storage_fields_are_checked_at_their_paths() {
+        let found = problems(&cluster(
+            "  infra:\n    storage:\n      hostpath:\n        path: data\n        storageClassName: Local_Disk\n        nodeSelector:\n          bad key: x\n      nfs:\n        enabled: true\n        storageClassName: Shared_NFS\n",
+        ));
+        let fields: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.infra.storage.hostpath.path",
+                "spec.infra.storage.hostpath.nodeSelector.bad key",
+                "spec.infra.storage.hostpath.storageClassName",
+                "spec.infra.storage.nfs",
+                "spec.infra.storage.nfs",
+                "spec.infra.storage.nfs.storageClassName",
+            ]
+        );
+        assert_eq!(
+            found[3],
+            "cluster.yaml: spec.infra.storage.nfs: NFS is enabled but `server` is not set"
+        );
+    }
+}

@@ -138,3 +138,93 @@ struct Seen {
     names: HashMap<String, String>,
     namespaces: HashMap<String, String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, problems_with, spec, spec_with, tenant};
+
+    const POOL: &str = "      workspace: {agentPools: [{name: default}]}\n";
+
+    #[test]
+    fn namespaces_are_derived_from_the_tenant_type_and_mode() {
+        let s = spec(&cluster(&format!(
+            "  clusterDomain: ml.example.com\n  tenants:\n    - {{name: a, type: cnvrg}}\n    - name: b\n      type: workspace\n{POOL}    - name: c\n      type: workspace\n      namespace: team-c\n{POOL}"
+        )));
+        let ns: Vec<&str> = s.tenants.iter().map(|t| t.namespace.as_str()).collect();
+        assert_eq!(ns, ["cnvrg-a", "b", "team-c"]);
+        assert!(s.tenants.iter().all(|t| t.owns_namespace));
+        assert!(s.tenants.iter().all(|t| t.quota.is_some()));
+
+        let s = spec(&cluster(
+            "  mode: single-namespace\n  clusterDomain: ml.example.com\n  tenants:\n    - {name: a, type: cnvrg}\n",
+        ));
+        let t = &s.tenants[0];
+        assert_eq!((t.namespace.as_str(), t.owns_namespace), ("cnvrg", false));
+        assert!(t.quota.is_none(), "the namespace is the infra scope's");
+    }
+
+    #[test]
+    fn tenant_names_and_namespaces_are_unique() {
+        let found = problems(&cluster(&format!(
+            "  tenants:\n    - name: b\n      type: workspace\n{POOL}    - name: c\n      type: workspace\n      namespace: b\n{POOL}    - name: b\n      type: workspace\n      namespace: other\n{POOL}    - name: d\n      type: workspace\n      namespace: cnvrg-infra\n{POOL}"
+        )));
+        assert_eq!(
+            found,
+            [
+                "cluster.yaml: spec.tenants[1].namespace: namespace `b` is already used by tenant `b` (/nonexistent-spec-dir/cluster.yaml:7:7)",
+                "cluster.yaml: spec.tenants[2].name: duplicate tenant `b`",
+                "cluster.yaml: spec.tenants[3].namespace: namespace `cnvrg-infra` is already used by the infra scope",
+            ]
+        );
+    }
+
+    #[test]
+    fn tenant_fields_are_checked_at_their_paths() {
+        let found = problems(&cluster(&format!(
+            "  tenants:\n    - name: 9lives\n      type: workspace\n      namespace: Team_A\n{POOL}"
+        )));
+        let fields: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["spec.tenants[0].name", "spec.tenants[0].namespace"]
+        );
+    }
+
+    #[test]
+    fn single_namespace_mode_takes_one_tenant_in_the_infra_namespace() {
+        assert_eq!(
+            problems(&cluster(&format!(
+                "  mode: single-namespace\n  tenants:\n    - name: b\n      type: workspace\n      namespace: elsewhere\n{POOL}    - name: c\n      type: workspace\n{POOL}"
+            ))),
+            [
+                "cluster.yaml: spec.mode: single-namespace mode needs exactly one tenant, found 2",
+                "cluster.yaml: spec.tenants[0].namespace: namespace `elsewhere` differs from the infra namespace `cnvrg`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tenant_file_is_blamed_at_its_own_paths() {
+        let file = tenant(
+            "team-b",
+            "  type: workspace\n  namespace: Team_B\n  workspace: {agentPools: [{name: default}]}\n",
+        );
+        let found = problems_with(&cluster("  {}\n"), &[("team-b", &file)]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("team-b.yaml: spec.namespace: "),
+            "{found:?}"
+        );
+
+        let file = tenant(
+            "team-b",
+            "  type: workspace\n  workspace: {agentPools: [{name: default}]}\n",
+        );
+        let s = spec_with(&cluster("  {}\n"), &[("team-b", &file)]);
+        assert_eq!(s.tenants[0].name, "team-b");
+        assert!(s.tenants[0].file.ends_with("tenants/team-b.yaml"));
+    }
+}

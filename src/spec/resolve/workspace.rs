@@ -127,3 +127,100 @@ impl Resolver {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{cluster, problems, problems_with, spec, tenant};
+    use crate::spec::Quantity;
+
+    fn workspace(body: &str) -> String {
+        cluster(&format!(
+            "  tenants:\n    - name: ws\n      type: workspace\n{body}"
+        ))
+    }
+
+    #[test]
+    fn a_workspace_gets_its_database_server_and_pools_sized_by_the_profile() {
+        let s = spec(&workspace(
+            "      workspace:\n        agentPools:\n          - {name: default}\n          - {name: gpu, replicas: 3}\n",
+        ));
+        let ws = s.tenants[0].workspace.as_ref().unwrap();
+        assert!(s.tenants[0].cnvrg.is_none());
+        assert_eq!(
+            (ws.postgres.database.as_str(), ws.postgres.user.as_str()),
+            ("prefect", "prefect")
+        );
+        assert_eq!(ws.postgres.storage, Quantity::parse("5Gi").unwrap());
+        assert_eq!(ws.orion.replicas, 1);
+        let pools: Vec<(&str, u32)> = ws
+            .agent_pools
+            .iter()
+            .map(|p| (p.name.as_str(), p.replicas))
+            .collect();
+        assert_eq!(pools, [("default", 1), ("gpu", 3)]);
+        assert_eq!(
+            ws.agent_pools[0].resources.limits.memory,
+            Some(Quantity::parse("512Mi").unwrap()),
+            "dev's agent"
+        );
+    }
+
+    #[test]
+    fn a_workspace_needs_its_section_and_a_pool() {
+        assert_eq!(
+            problems(&workspace("")),
+            [
+                "cluster.yaml: spec.tenants[0]: a workspace tenant needs `workspace.agentPools` with at least one pool"
+            ]
+        );
+        assert_eq!(
+            problems(&workspace("      workspace: {agentPools: []}\n")),
+            [
+                "cluster.yaml: spec.tenants[0].workspace.agentPools: a workspace needs at least one agent pool"
+            ]
+        );
+    }
+
+    #[test]
+    fn pool_errors_name_the_pool() {
+        let found = problems(&workspace(
+            "      workspace:\n        agentPools:\n          - {name: default}\n          - {name: default}\n          - {name: a-very-long-pool-name-indeed}\n          - name: big\n            replicas: 4294967295\n",
+        ));
+        let fields: Vec<&str> = found
+            .iter()
+            .map(|p| p.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.tenants[0].workspace.agentPools[1].name",
+                "spec.tenants[0].workspace.agentPools[2].name",
+                "spec.tenants[0].workspace.agentPools[3].replicas",
+            ]
+        );
+        assert_eq!(
+            found[0],
+            "cluster.yaml: spec.tenants[0].workspace.agentPools[1].name: duplicate agent pool `default`"
+        );
+    }
+
+    #[test]
+    fn the_other_tenant_types_settings_are_refused() {
+        assert_eq!(
+            problems(&workspace(
+                "      cnvrg: {}\n      workspace: {agentPools: [{name: default}]}\n"
+            )),
+            [
+                "cluster.yaml: spec.tenants[0].cnvrg: `cnvrg` settings given for a tenant of type `workspace`"
+            ]
+        );
+        let file = tenant("a", "  type: cnvrg\n  workspace: {agentPools: []}\n");
+        assert_eq!(
+            problems_with(
+                &cluster("  clusterDomain: ml.example.com\n"),
+                &[("a", &file)]
+            ),
+            ["a.yaml: spec.workspace: `workspace` settings given for a tenant of type `cnvrg`"]
+        );
+    }
+}
