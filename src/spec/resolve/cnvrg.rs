@@ -26,18 +26,7 @@ impl Resolver {
         if d.spec.kind != TenantType::Cnvrg {
             return None;
         }
-        let empty = CnvrgSpec {
-            cluster_domain: None,
-            app_image: None,
-            webapp: None,
-            sidekiq: None,
-            postgres: None,
-            redis: None,
-            minio: None,
-            elasticsearch: None,
-            kibana: None,
-            monitoring: None,
-        };
+        let empty = CnvrgSpec::default();
         let c = d.spec.cnvrg.as_ref().unwrap_or(&empty);
         let base = d.path.field("cnvrg");
         let domain = self.tenant_domain(d, c, around, &base);
@@ -255,21 +244,13 @@ fn mebibytes(q: Option<&Quantity>, div: f64, floor: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{cluster, problems, problems_with, spec, tenant};
-
-    /// A cluster spec (`head` under `spec:`) with one cnvrg tenant `a` whose
-    /// `cnvrg` section is `body`.
-    fn cnvrg(head: &str, body: &str) -> String {
-        cluster(&format!(
-            "{head}  tenants:\n    - name: a\n      type: cnvrg\n      cnvrg:\n{body}"
-        ))
-    }
-
-    const DOMAIN: &str = "  clusterDomain: ml.example.com\n";
+    use super::super::testing::{
+        DOMAIN, cluster, cnvrg_tenant, fields, problems, problems_with, spec, tenant,
+    };
 
     #[test]
     fn a_cnvrg_tenant_gets_its_defaults() {
-        let s = spec(&cnvrg(DOMAIN, "        {}\n"));
+        let s = spec(&cnvrg_tenant(DOMAIN, "        {}\n"));
         let c = s.tenants[0].cnvrg.as_ref().unwrap();
         assert!(s.tenants[0].workspace.is_none());
         assert_eq!(c.domain, "a.ml.example.com");
@@ -291,37 +272,36 @@ mod tests {
     #[test]
     fn the_domain_follows_the_mode_unless_the_tenant_sets_one() {
         let single = format!("  mode: single-namespace\n{DOMAIN}");
-        let s = spec(&cnvrg(&single, "        {}\n"));
+        let s = spec(&cnvrg_tenant(&single, "        {}\n"));
         let c = s.tenants[0].cnvrg.as_ref().unwrap();
         assert_eq!(c.domain, "ml.example.com");
         assert!(
             !c.monitoring.prometheus.enabled,
             "the infra Prometheus serves it"
         );
-        let s = spec(&cnvrg(DOMAIN, "        clusterDomain: a.example.org\n"));
+        let s = spec(&cnvrg_tenant(
+            DOMAIN,
+            "        clusterDomain: a.example.org\n",
+        ));
         assert_eq!(s.tenants[0].cnvrg.as_ref().unwrap().domain, "a.example.org");
     }
 
     #[test]
     fn a_cnvrg_tenant_without_a_domain_is_refused() {
         assert_eq!(
-            problems(&cnvrg("", "        {}\n")),
+            problems(&cnvrg_tenant("", "        {}\n")),
             ["cluster.yaml: spec.tenants[0]: a cnvrg tenant needs a DNS domain for its hostnames"]
         );
     }
 
     #[test]
     fn cnvrg_fields_are_checked_at_their_paths() {
-        let found = problems(&cnvrg(
+        let found = problems(&cnvrg_tenant(
             DOMAIN,
             "        clusterDomain: Bad_Domain\n        appImage: Cnvrg/App\n        webapp:\n          replicas: 4\n          hpa: {maxReplicas: 2, cpuUtilization: 150}\n        monitoring:\n          prometheus: {retention: soon}\n",
         ));
-        let fields: Vec<&str> = found
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect();
         assert_eq!(
-            fields,
+            fields(&found),
             [
                 "spec.tenants[0].cnvrg.clusterDomain",
                 "spec.tenants[0].cnvrg.appImage",
@@ -340,12 +320,8 @@ mod tests {
             "  type: cnvrg\n  cnvrg:\n    sidekiq:\n      searchkiq: {replicas: 4294967295}\n    redis: {replicas: 2}\n    monitoring:\n      grafana: {replicas: 2}\n",
         );
         let found = problems_with(&cluster(DOMAIN), &[("a", &file)]);
-        let fields: Vec<&str> = found
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect();
         assert_eq!(
-            fields,
+            fields(&found),
             [
                 "spec.cnvrg.sidekiq.searchkiq.replicas",
                 "spec.cnvrg.redis.replicas",

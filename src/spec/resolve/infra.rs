@@ -5,7 +5,7 @@
 
 use super::{Origin, Resolver};
 use crate::spec::field_path::FieldPath;
-use crate::spec::model::{self, IngressType, Mode, Sizing, Toggle};
+use crate::spec::model::{self, IngressType, Mode, MonitoringSpec, Sizing, Toggle};
 use crate::spec::names;
 use crate::spec::profile::slots;
 use crate::spec::resolved::{
@@ -20,13 +20,7 @@ impl Resolver {
         ingress: &IngressSettings,
         at: &Origin,
     ) -> Infra {
-        let infra = infra.unwrap_or(model::InfraSpec {
-            namespace: None,
-            monitoring: None,
-            logging: None,
-            istio: None,
-            storage: None,
-        });
+        let infra = infra.unwrap_or_default();
         let base = FieldPath::spec().field("infra");
         let namespace = infra.namespace.unwrap_or_else(|| match mode {
             Mode::MultiTenant => "cnvrg-infra".into(),
@@ -37,11 +31,12 @@ impl Resolver {
             names::dns1123_label(&namespace, 63),
         );
         let on = |t: Option<Toggle>, default: bool| t.and_then(|t| t.enabled).unwrap_or(default);
-        let storage = infra.storage.unwrap_or(model::StorageSpec {
-            hostpath: None,
-            nfs: None,
-        });
-        let monitoring = self.monitoring(infra.monitoring, &base.field("monitoring"), at);
+        let storage = infra.storage.unwrap_or_default();
+        let monitoring = self.monitoring(
+            infra.monitoring.unwrap_or_default(),
+            &base.field("monitoring"),
+            at,
+        );
         let logging = base.field("logging");
         let istio = base.field("istio");
         let storage_path = base.field("storage");
@@ -60,24 +55,22 @@ impl Resolver {
                 gateway: self.component(at, &slots::ISTIO_GATEWAY, &istio),
             },
             storage: Storage {
-                hostpath: self.hostpath(storage.hostpath, &storage_path.field("hostpath"), at),
-                nfs: self.nfs(storage.nfs, &storage_path.field("nfs"), at),
+                hostpath: self.hostpath(
+                    storage.hostpath.unwrap_or_default(),
+                    &storage_path.field("hostpath"),
+                    at,
+                ),
+                nfs: self.nfs(
+                    storage.nfs.unwrap_or_default(),
+                    &storage_path.field("nfs"),
+                    at,
+                ),
             },
         }
     }
 
     /// The infra monitoring stack at `base` (`spec.infra.monitoring`).
-    fn monitoring(
-        &mut self,
-        mon: Option<model::MonitoringSpec>,
-        base: &FieldPath,
-        at: &Origin,
-    ) -> Monitoring {
-        let mon = mon.unwrap_or(model::MonitoringSpec {
-            enabled: None,
-            retention: None,
-            storage: None,
-        });
+    fn monitoring(&mut self, mon: MonitoringSpec, base: &FieldPath, at: &Origin) -> Monitoring {
         let retention = self.retention(&at.src, base, mon.retention);
         let own_prometheus = Sizing {
             replicas: None,
@@ -106,13 +99,12 @@ impl Resolver {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{cluster, problems, spec};
+    use super::super::testing::{cluster, fields, problems, spec};
     use crate::spec::Quantity;
 
     #[test]
     fn the_infra_namespace_follows_the_mode() {
-        let s = spec(&cluster("  {}\n"));
-        assert_eq!(s.infra.namespace, "cnvrg-infra");
+        // Multi-tenant mode's `cnvrg-infra` is checked with the other defaults.
         let s = spec(&cluster(
             "  mode: single-namespace\n  clusterDomain: ml.example.com\n  tenants:\n    - {name: a, type: cnvrg}\n",
         ));
@@ -139,13 +131,11 @@ mod tests {
 
     #[test]
     fn infra_fields_are_checked_at_their_paths() {
+        let found = problems(&cluster(
+            "  infra:\n    namespace: Infra\n    monitoring:\n      retention: forever\n",
+        ));
         assert_eq!(
-            problems(&cluster(
-                "  infra:\n    namespace: Infra\n    monitoring:\n      retention: forever\n"
-            ))
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect::<Vec<_>>(),
+            fields(&found),
             ["spec.infra.namespace", "spec.infra.monitoring.retention"]
         );
     }

@@ -14,12 +14,7 @@ const DEFAULT_INGRESS_NAMESPACE: &str = "ingress-nginx";
 impl Resolver {
     pub(super) fn ingress(&mut self, ingress: Option<model::Ingress>) -> IngressSettings {
         let at = FieldPath::spec().field("ingress");
-        let ingress = ingress.unwrap_or(model::Ingress {
-            kind: None,
-            class_name: None,
-            controller_namespace: None,
-            https: None,
-        });
+        let ingress = ingress.unwrap_or_default();
         let kind = ingress.kind.unwrap_or(IngressType::Istio);
         let ns_path = at.field("controllerNamespace");
         let controller_namespace = match (kind, ingress.controller_namespace) {
@@ -41,10 +36,7 @@ impl Resolver {
             }
             (_, None) => None,
         };
-        let https = ingress.https.unwrap_or(model::Https {
-            enabled: None,
-            cert_secret: None,
-        });
+        let https = ingress.https.unwrap_or_default();
         let enabled = https.enabled.unwrap_or(false);
         if enabled && https.cert_secret.is_none() {
             self.diags.push(

@@ -244,7 +244,7 @@ impl Resolver {
 #[cfg(test)]
 mod tests {
     use super::duration;
-    use super::testing::{cluster, problems, spec};
+    use super::testing::{cluster, fields, problems, spec};
     use crate::spec::{IngressType, Mode};
 
     #[test]
@@ -267,12 +267,8 @@ mod tests {
         let found = problems(&cluster(
             "  profile: tiny\n  clusterDomain: Not_A_Domain\n  imageHub: https://registry.local/\n  storageClass: Fast_SSD\n",
         ));
-        let fields: Vec<&str> = found
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect();
         assert_eq!(
-            fields,
+            fields(&found),
             [
                 "spec.profile",
                 "spec.clusterDomain",

@@ -125,7 +125,9 @@ impl Resolver {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{cluster, load_in, problems, problems_in, spec, with_profile};
+    use super::super::testing::{
+        DOMAIN, cnvrg_tenant, load_in, problems, problems_in, spec, with_profile,
+    };
     use crate::spec::Quantity;
     use crate::spec::profile::{default_volume, slots};
 
@@ -133,16 +135,10 @@ mod tests {
         Quantity::parse(text).unwrap()
     }
 
-    /// A cluster with one cnvrg tenant `a` whose `cnvrg` section is `body`.
-    fn cnvrg_tenant(body: &str) -> String {
-        cluster(&format!(
-            "  clusterDomain: ml.example.com\n  tenants:\n    - name: a\n      type: cnvrg\n      cnvrg:\n{body}"
-        ))
-    }
-
     #[test]
     fn the_spec_wins_over_the_profile_key_by_key() {
         let s = spec(&cnvrg_tenant(
+            DOMAIN,
             "        webapp:\n          replicas: 2\n          resources:\n            limits: {memory: 8Gi}\n",
         ));
         let webapp = &s.tenants[0].cnvrg.as_ref().unwrap().webapp;
@@ -156,7 +152,7 @@ mod tests {
 
     #[test]
     fn volumes_come_from_the_spec_then_the_profile() {
-        let s = spec(&cnvrg_tenant("        minio: {storage: 1Ti}\n"));
+        let s = spec(&cnvrg_tenant(DOMAIN, "        minio: {storage: 1Ti}\n"));
         let c = s.tenants[0].cnvrg.as_ref().unwrap();
         assert_eq!(c.minio.storage, q("1Ti"));
         assert_eq!(c.postgres.storage, q("5Gi"), "dev's");
@@ -187,7 +183,7 @@ mod tests {
                 .map(|l| format!("{l}\n"))
                 .collect()
         });
-        let text = cnvrg_tenant("        redis: {storage: 3Gi}\n")
+        let text = cnvrg_tenant(DOMAIN, "        redis: {storage: 3Gi}\n")
             .replace("  clusterDomain", "  profile: bare\n  clusterDomain");
         let s = load_in(dir.path(), &text, &[]).unwrap_or_else(|d| panic!("{d:#?}"));
         let c = s.tenants[0].cnvrg.as_ref().unwrap();
@@ -203,6 +199,7 @@ mod tests {
     fn requests_above_limits_are_blamed_on_the_spec_that_set_them() {
         assert_eq!(
             problems(&cnvrg_tenant(
+                DOMAIN,
                 "        kibana:\n          resources:\n            requests: {cpu: \"3\"}\n"
             )),
             [
@@ -225,7 +222,7 @@ mod tests {
                 1,
             )
         });
-        let text = cnvrg_tenant("        redis: {}\n")
+        let text = cnvrg_tenant(DOMAIN, "        redis: {}\n")
             .replace("  clusterDomain", "  profile: broken\n  clusterDomain");
         assert_eq!(
             problems_in(dir.path(), &text, &[]),
@@ -240,7 +237,7 @@ mod tests {
     #[test]
     fn components_that_must_not_run_twice_refuse_more_replicas() {
         assert_eq!(
-            problems(&cnvrg_tenant("        postgres: {replicas: 2}\n")),
+            problems(&cnvrg_tenant(DOMAIN, "        postgres: {replicas: 2}\n")),
             [
                 "cluster.yaml: spec.tenants[0].cnvrg.postgres.replicas: 2 replicas requested; at most 1 is supported"
             ]

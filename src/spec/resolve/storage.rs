@@ -5,7 +5,7 @@
 
 use super::{Origin, Resolver};
 use crate::spec::field_path::FieldPath;
-use crate::spec::model::{self, ReclaimPolicy, Sizing};
+use crate::spec::model::{HostpathSpec, NfsSpec, ReclaimPolicy, Resources, Sizing};
 use crate::spec::names;
 use crate::spec::profile::slots;
 use crate::spec::resolved::{Hostpath, Nfs};
@@ -14,19 +14,10 @@ impl Resolver {
     /// The hostpath provisioner at `base` (`spec.infra.storage.hostpath`).
     pub(super) fn hostpath(
         &mut self,
-        spec: Option<model::HostpathSpec>,
+        spec: HostpathSpec,
         base: &FieldPath,
         at: &Origin,
     ) -> Hostpath {
-        let spec = spec.unwrap_or(model::HostpathSpec {
-            enabled: None,
-            path: None,
-            storage_class_name: None,
-            default_class: None,
-            reclaim_policy: None,
-            node_selector: None,
-            resources: None,
-        });
         let path = spec
             .path
             .unwrap_or_else(|| "/cnvrg-hostpath-storage".into());
@@ -66,21 +57,7 @@ impl Resolver {
     }
 
     /// The NFS provisioner at `base` (`spec.infra.storage.nfs`).
-    pub(super) fn nfs(
-        &mut self,
-        spec: Option<model::NfsSpec>,
-        base: &FieldPath,
-        at: &Origin,
-    ) -> Nfs {
-        let spec = spec.unwrap_or(model::NfsSpec {
-            enabled: None,
-            server: None,
-            path: None,
-            storage_class_name: None,
-            default_class: None,
-            reclaim_policy: None,
-            resources: None,
-        });
+    pub(super) fn nfs(&mut self, spec: NfsSpec, base: &FieldPath, at: &Origin) -> Nfs {
         let enabled = spec.enabled.unwrap_or(false);
         if enabled {
             for (field, value) in [("server", &spec.server), ("path", &spec.path)] {
@@ -116,7 +93,7 @@ impl Resolver {
 }
 
 /// The sizing of a provisioner, whose spec sets its resources only.
-fn resources(resources: Option<model::Resources>) -> Sizing {
+fn resources(resources: Option<Resources>) -> Sizing {
     Sizing {
         replicas: None,
         storage: None,
@@ -126,7 +103,7 @@ fn resources(resources: Option<model::Resources>) -> Sizing {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{cluster, problems, spec};
+    use super::super::testing::{cluster, fields, problems, spec};
     use crate::spec::ReclaimPolicy;
 
     #[test]
@@ -149,12 +126,8 @@ mod tests {
         let found = problems(&cluster(
             "  infra:\n    storage:\n      hostpath:\n        path: data\n        storageClassName: Local_Disk\n        nodeSelector:\n          bad key: x\n      nfs:\n        enabled: true\n        storageClassName: Shared_NFS\n",
         ));
-        let fields: Vec<&str> = found
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect();
         assert_eq!(
-            fields,
+            fields(&found),
             [
                 "spec.infra.storage.hostpath.path",
                 "spec.infra.storage.hostpath.nodeSelector.bad key",

@@ -141,7 +141,9 @@ struct Seen {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{cluster, problems, problems_with, spec, spec_with, tenant};
+    use super::super::testing::{
+        cluster, fields, problems, problems_with, spec, spec_with, tenant,
+    };
 
     const POOL: &str = "      workspace: {agentPools: [{name: default}]}\n";
 
@@ -183,12 +185,8 @@ mod tests {
         let found = problems(&cluster(&format!(
             "  tenants:\n    - name: 9lives\n      type: workspace\n      namespace: Team_A\n{POOL}"
         )));
-        let fields: Vec<&str> = found
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect();
         assert_eq!(
-            fields,
+            fields(&found),
             ["spec.tenants[0].name", "spec.tenants[0].namespace"]
         );
     }

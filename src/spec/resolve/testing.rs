@@ -56,11 +56,22 @@ pub fn problems_with(cluster: &str, tenants: &[(&str, &str)]) -> Vec<String> {
 
 /// The problems of `cluster.yaml` in `dir` and its tenant files.
 pub fn problems_in(dir: &Path, cluster: &str, tenants: &[(&str, &str)]) -> Vec<String> {
-    let diags = load_in(dir, cluster, tenants)
-        .err()
-        .expect("the spec is invalid");
+    let diags = load_in(dir, cluster, tenants).expect_err("the spec is invalid");
     diags.iter().for_each(points_at_its_key);
     lines(&diags)
+}
+
+/// The fields of `problems` (as `problems` returns them), in order.
+pub fn fields(problems: &[String]) -> Vec<&str> {
+    problems.iter().map(|p| field_of(p)).collect()
+}
+
+/// The field of one problem line.
+pub fn field_of(problem: &str) -> &str {
+    problem
+        .split(": ")
+        .nth(1)
+        .expect("a `file: field: message` line")
 }
 
 fn lines(diags: &[Diagnostic]) -> Vec<String> {
@@ -101,6 +112,17 @@ pub fn cluster(body: &str) -> String {
     format!(
         "apiVersion: cnvrgctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: acme\nspec:\n{body}"
     )
+}
+
+/// A cluster domain, which a cnvrg tenant needs.
+pub const DOMAIN: &str = "  clusterDomain: ml.example.com\n";
+
+/// A cluster spec (`head` under `spec:`) with one cnvrg tenant `a` whose
+/// `cnvrg` section is `body`.
+pub fn cnvrg_tenant(head: &str, body: &str) -> String {
+    cluster(&format!(
+        "{head}  tenants:\n    - name: a\n      type: cnvrg\n      cnvrg:\n{body}"
+    ))
 }
 
 /// A tenant file for tenant `name`: the header, then `body` under `spec:`.

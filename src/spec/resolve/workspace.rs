@@ -9,7 +9,7 @@ use super::{Declared, Origin, Resolver};
 use crate::spec::field_path::FieldPath;
 use crate::spec::model::{AgentPoolSpec, Sizing, TenantType};
 use crate::spec::names;
-use crate::spec::profile::slots;
+use crate::spec::profile::{Slot, slots};
 use crate::spec::resolved::{AgentPool, Postgres, Workspace};
 
 /// Pool names become parts of Deployment names (`<ws>-agent-<pool>`).
@@ -50,22 +50,11 @@ impl Resolver {
             );
             return None;
         };
-        let postgres = self
-            .size(
-                at,
-                &slots::POSTGRES,
-                &ws_path.field("postgres"),
-                ws.postgres.as_ref(),
-            )
-            .stateful();
-        let orion = self
-            .size(
-                at,
-                &slots::ORION,
-                &ws_path.field("orion"),
-                ws.orion.as_ref(),
-            )
-            .component();
+        let mut size = |slot: &Slot, key: &str, own: Option<&Sizing>| {
+            self.size(at, slot, &ws_path.field(key), own)
+        };
+        let postgres = size(&slots::POSTGRES, "postgres", ws.postgres.as_ref()).stateful();
+        let orion = size(&slots::ORION, "orion", ws.orion.as_ref()).component();
         let agent_pools = self.agent_pools(d, &ws.agent_pools, &ws_path.field("agentPools"), at);
         Some(Workspace {
             postgres: Postgres {
@@ -130,7 +119,7 @@ impl Resolver {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{cluster, problems, problems_with, spec, tenant};
+    use super::super::testing::{cluster, fields, problems, problems_with, spec, tenant};
     use crate::spec::Quantity;
 
     fn workspace(body: &str) -> String {
@@ -186,12 +175,8 @@ mod tests {
         let found = problems(&workspace(
             "      workspace:\n        agentPools:\n          - {name: default}\n          - {name: default}\n          - {name: a-very-long-pool-name-indeed}\n          - name: big\n            replicas: 4294967295\n",
         ));
-        let fields: Vec<&str> = found
-            .iter()
-            .map(|p| p.split(": ").nth(1).unwrap())
-            .collect();
         assert_eq!(
-            fields,
+            fields(&found),
             [
                 "spec.tenants[0].workspace.agentPools[1].name",
                 "spec.tenants[0].workspace.agentPools[2].name",
