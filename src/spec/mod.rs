@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod error;
+mod field_path;
 mod model;
 mod names;
 mod parse;
@@ -28,6 +29,7 @@ pub use resolved::*;
 use std::path::Path;
 pub use tenant_file::{TenantDraft, tenant_file_path};
 
+use field_path::FieldPath;
 use model::{ClusterFile, TenantFile};
 use resolve::Declared;
 
@@ -78,8 +80,8 @@ pub fn load_from(
             declared.push(Declared {
                 spec,
                 source: src.clone(),
-                path: format!("spec.tenants[{i}]"),
-                name_path: format!("spec.tenants[{i}].name"),
+                path: FieldPath::spec().field("tenants").index(i),
+                name_path: FieldPath::spec().field("tenants").index(i).field("name"),
             });
         }
     }
@@ -91,7 +93,7 @@ pub fn load_from(
                 if stem != file.metadata.name {
                     diags.push(
                         tsrc.at(
-                            "metadata.name",
+                            &FieldPath::metadata_name(),
                             format!(
                                 "tenant `{}` is in a file named `{stem}.yaml`",
                                 file.metadata.name
@@ -106,8 +108,8 @@ pub fn load_from(
                 declared.push(Declared {
                     spec: file.spec.named(file.metadata.name),
                     source: tsrc.clone(),
-                    path: "spec".into(),
-                    name_path: "metadata.name".into(),
+                    path: FieldPath::spec(),
+                    name_path: FieldPath::metadata_name(),
                 });
             }
             Err(d) => diags.push(d),

@@ -103,7 +103,7 @@ pub struct Registry {
     pub existing_secret: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Ingress {
     #[serde(rename = "type")]
@@ -115,14 +115,14 @@ pub struct Ingress {
     pub https: Option<Https>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Https {
     pub enabled: Option<bool>,
     pub cert_secret: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InfraSpec {
     pub namespace: Option<String>,
@@ -133,7 +133,7 @@ pub struct InfraSpec {
 }
 
 /// The infra monitoring stack; sizes come from the profile.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MonitoringSpec {
     pub enabled: Option<bool>,
@@ -149,14 +149,14 @@ pub struct Toggle {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSpec {
     pub hostpath: Option<HostpathSpec>,
     pub nfs: Option<NfsSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HostpathSpec {
     pub enabled: Option<bool>,
@@ -168,7 +168,7 @@ pub struct HostpathSpec {
     pub resources: Option<Resources>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NfsSpec {
     pub enabled: Option<bool>,
@@ -227,7 +227,7 @@ pub struct WorkspaceSpec {
 
 /// Settings of a cnvrg control-plane tenant. Every component's size falls back
 /// to the profile.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CnvrgSpec {
     /// DNS domain of this tenant's hostnames (`app.<domain>`); default: the

@@ -3,17 +3,23 @@
 //! the profiles built into the binary (`dev`, `prod`).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::error::{Diagnostic, Source, did_you_mean};
+use super::field_path::FieldPath;
 use super::model::{ProfileFile, ProfileSpec, Resources, Sizing, TenantQuota, TenantType};
 use super::parse::parse;
+use super::quantity::Quantity;
 
 /// The profiles shipped inside the binary.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("dev", include_str!("../../profiles/dev.yaml")),
     ("prod", include_str!("../../profiles/prod.yaml")),
 ];
+
+/// The profile a spec that names none gets. It is also the one home of the
+/// volume sizes: a profile that leaves one out gets this profile's.
+pub const DEFAULT: &str = "dev";
 
 /// A sized component: its key in a profile's `spec` and, for components that
 /// must never run twice, why.
@@ -173,6 +179,11 @@ pub fn check_quotas(profile: &Profile) -> Vec<Diagnostic> {
         (TenantType::Workspace, "workspace"),
     ] {
         let defaults = &quota_of(&profile.spec, kind).container_defaults;
+        let requests = FieldPath::spec()
+            .field("tenantQuotas")
+            .field(key)
+            .field("containerDefaults")
+            .field("requests");
         for (what, req, lim) in [
             ("cpu", &defaults.requests.cpu, &defaults.limits.cpu),
             ("memory", &defaults.requests.memory, &defaults.limits.memory),
@@ -182,7 +193,7 @@ pub fn check_quotas(profile: &Profile) -> Vec<Diagnostic> {
                     profile
                         .source
                         .at(
-                            &format!("spec.tenantQuotas.{key}.containerDefaults.requests.{what}"),
+                            &requests.field(what),
                             format!(
                                 "default {what} request {req} is more than the default limit {lim}"
                             ),
@@ -208,8 +219,8 @@ pub fn load(name: &str, spec_dir: &Path, unknown: Diagnostic) -> Result<Profile,
         let text = std::fs::read_to_string(&local)
             .map_err(|e| Diagnostic::file(&local, format!("cannot read profile: {e}")))?;
         Source::new(local, text)
-    } else if let Some((_, text)) = BUILT_IN.iter().find(|(n, _)| *n == name) {
-        Source::new(format!("<built-in profile {name}>"), text.to_string())
+    } else if let Some(source) = built_in(name) {
+        source
     } else {
         let mut names = available(spec_dir);
         names.sort();
@@ -221,6 +232,20 @@ pub fn load(name: &str, spec_dir: &Path, unknown: Diagnostic) -> Result<Profile,
         };
         return Err(unknown.help(help));
     };
+    read(name, source)
+}
+
+/// The built-in profile `name`, if there is one.
+fn built_in(name: &str) -> Option<Arc<Source>> {
+    let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name)?;
+    Some(Source::new(
+        format!("<built-in profile {name}>"),
+        text.to_string(),
+    ))
+}
+
+/// Parses the profile `name` from `source`, which must declare that name.
+fn read(name: &str, source: Arc<Source>) -> Result<Profile, Diagnostic> {
     let file: ProfileFile = parse(&source, "Profile", |f: &ProfileFile| {
         (&f.api_version, &f.kind)
     })?;
@@ -237,6 +262,18 @@ pub fn load(name: &str, spec_dir: &Path, unknown: Diagnostic) -> Result<Profile,
         spec: file.spec,
         source,
     })
+}
+
+/// The volume size of `slot` when the profile in use leaves it out: the
+/// default profile's (`None` for a component without a volume).
+pub fn default_volume(slot: &Slot) -> Option<Quantity> {
+    static SPEC: LazyLock<ProfileSpec> = LazyLock::new(|| {
+        let source = built_in(DEFAULT).expect("the default profile is built in");
+        read(DEFAULT, source)
+            .expect("the built-in default profile is valid")
+            .spec
+    });
+    slot.of(&SPEC).storage.clone()
 }
 
 /// Names of every profile that `load` can find.
