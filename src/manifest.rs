@@ -1,10 +1,15 @@
 //! A rendered Kubernetes object together with where it came from (scope,
-//! component, template), the standard labels every object carries, and the kind
-//! ranking that orders objects for output and apply. Pure data; no I/O.
+//! component, template) and the standard labels every object carries. Beside
+//! it, the rules read from objects: the order of kinds ([`kinds`]) and the
+//! generated Secret keys ([`generated`]). Pure data; no I/O.
+
+pub mod kinds;
 
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+pub use kinds::kind_rank;
 
 /// Label and annotation keys cnvrgctl sets.
 pub mod keys {
@@ -106,59 +111,6 @@ impl Manifest {
             .rsplit_once('/')
             .map(|(g, _)| g)
             .unwrap_or("")
-    }
-}
-
-/// Order of kinds within a scope: what others need comes first (DESIGN §5).
-/// Kinds not listed (custom resources) come after every listed kind except
-/// webhooks.
-pub const KIND_RANK: &[&str] = &[
-    "PriorityClass",
-    "StorageClass",
-    "IngressClass",
-    "CustomResourceDefinition",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "ClusterRole",
-    "Role",
-    "ClusterRoleBinding",
-    "RoleBinding",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicaSet",
-    "StatefulSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "Job",
-    "CronJob",
-    "Ingress",
-    "APIService",
-];
-
-/// Kinds that go after custom resources.
-const LAST_KINDS: &[&str] = &[
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
-/// Rank of a kind in [`KIND_RANK`]; custom resources and webhooks come last.
-pub fn kind_rank(kind: &str) -> usize {
-    if let Some(i) = KIND_RANK.iter().position(|k| *k == kind) {
-        return i;
-    }
-    match LAST_KINDS.iter().position(|k| *k == kind) {
-        Some(i) => KIND_RANK.len() + 1 + i,
-        None => KIND_RANK.len(),
     }
 }
 

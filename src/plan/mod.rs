@@ -1,9 +1,9 @@
 //! The plan stage: rendered objects → the dependency graph the executor walks
 //! (DESIGN §5). An object may start only when everything it waits for is
-//! applied and ready. The graph comes from two tables and one annotation:
-//! the stage of each kind ([`stage_of`]), the order of the setup kinds inside a
-//! scope ([`SETUP_ORDER`]), and the components a workload names in
-//! `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
+//! applied and ready. The graph comes from one table and one annotation: the
+//! kind table ([`crate::manifest::kinds`]), which gives each kind its stage
+//! ([`stage_of`]) and the setup kinds their order inside a scope, and the
+//! components a workload names in `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
 //! it for `render --plan`.
 
 mod tree;
@@ -11,78 +11,22 @@ mod tree;
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::manifest::kinds::{Group, kind_group};
 use crate::manifest::{Manifest, Scope, keys};
+
+pub use crate::manifest::kinds::Stage;
 
 pub use tree::print;
 
-/// Where a kind sits in the order of DESIGN §5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Cluster prerequisites (StorageClass, PriorityClass, IngressClass):
-    /// everything else waits for them.
-    Prerequisites,
-    /// CustomResourceDefinitions: their custom resources wait for them.
-    Crds,
-    /// Namespaces: everything in them waits for them.
-    Namespaces,
-    /// Policies, accounts, config, volumes, RBAC and Services, in
-    /// [`SETUP_ORDER`] inside a scope; quick to become ready.
-    Setup,
-    /// Workloads, Ingresses and custom resources: they wait for their scope's
-    /// setup and for the components they name, and otherwise run in parallel.
-    Workloads,
-    /// Webhooks and API services: last in their scope, after every workload,
-    /// so they never point at a backend that is not up.
-    Webhooks,
-}
-
-impl Stage {
-    pub fn title(self) -> &'static str {
-        match self {
-            Stage::Prerequisites => "cluster prerequisites",
-            Stage::Crds => "CRDs",
-            Stage::Namespaces => "namespaces",
-            Stage::Setup => "setup (policies, accounts, config, volumes, RBAC, services)",
-            Stage::Workloads => "workloads, by dependency",
-            Stage::Webhooks => "webhooks and API services",
-        }
-    }
-}
-
-/// The setup kinds, in groups: a group starts when the one before it (in the
-/// same scope) is ready.
-pub const SETUP_ORDER: &[&[&str]] = &[
-    &[
-        "NetworkPolicy",
-        "ResourceQuota",
-        "LimitRange",
-        "PodDisruptionBudget",
-        "ServiceAccount",
-        "Secret",
-        "ConfigMap",
-    ],
-    &["PersistentVolume", "PersistentVolumeClaim"],
-    &["ClusterRole", "Role"],
-    &["ClusterRoleBinding", "RoleBinding"],
-    &["Service"],
-];
-
-/// The stage of a kind.
+/// The stage of a kind (a lookup in the one kind table,
+/// [`crate::manifest::kinds`]).
 pub fn stage_of(kind: &str) -> Stage {
-    match kind {
-        "PriorityClass" | "StorageClass" | "IngressClass" => Stage::Prerequisites,
-        "CustomResourceDefinition" => Stage::Crds,
-        "Namespace" => Stage::Namespaces,
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" | "APIService" => {
-            Stage::Webhooks
-        }
-        _ if setup_group(kind).is_some() => Stage::Setup,
-        _ => Stage::Workloads,
-    }
+    kind_group(kind).stage()
 }
 
+/// The position of a setup kind's group in [`Group::SETUP`].
 fn setup_group(kind: &str) -> Option<usize> {
-    SETUP_ORDER.iter().position(|g| g.contains(&kind))
+    kind_group(kind).setup_index()
 }
 
 /// One object of the plan: the index of its manifest and what it waits for.
@@ -178,7 +122,7 @@ pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
             Stage::Setup => {
                 let groups = setup
                     .entry(&m.origin.scope)
-                    .or_insert_with(|| vec![Vec::new(); SETUP_ORDER.len()]);
+                    .or_insert_with(|| vec![Vec::new(); Group::SETUP.len()]);
                 groups[setup_group(m.kind()).expect("setup kind")].push(i);
             }
             Stage::Workloads => workloads.entry(&m.origin.scope).or_default().push(i),
@@ -212,9 +156,9 @@ pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
             Stage::Setup => after.extend(last_setup_before(
                 setup_group(m.kind()).expect("setup kind"),
             )),
-            Stage::Workloads => after.extend(last_setup_before(SETUP_ORDER.len())),
+            Stage::Workloads => after.extend(last_setup_before(Group::SETUP.len())),
             Stage::Webhooks => {
-                after.extend(last_setup_before(SETUP_ORDER.len()));
+                after.extend(last_setup_before(Group::SETUP.len()));
                 after.extend(workloads.get(scope).into_iter().flatten());
             }
             _ => {}
