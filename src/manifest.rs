@@ -3,6 +3,7 @@
 //! it, the rules read from objects: the order of kinds ([`kinds`]) and the
 //! generated Secret keys ([`generated`]). Pure data; no I/O.
 
+pub mod generated;
 pub mod kinds;
 
 use std::fmt;
