@@ -20,7 +20,8 @@ pub mod keys {
     pub const PART_OF: &str = "app.kubernetes.io/part-of";
     pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
     pub const SCOPE: &str = "cnvrgctl.io/scope";
-    /// Comma-separated Secret keys whose values are generated once on apply.
+    /// Comma-separated Secret keys whose values are generated once on apply
+    /// (`KEY` or `KEY:FORMAT`); read by [`super::generated`].
     pub const GENERATED_KEYS: &str = "cnvrgctl.io/generated-keys";
     /// Comma-separated components (`postgres`, `infra/prometheus-operator`) an
     /// object waits for; read by the planner.

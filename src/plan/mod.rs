@@ -81,71 +81,99 @@ pub enum PlanError {
 
 /// Builds the plan of `manifests` (in render order).
 pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
-    let mut steps: Vec<Step> = manifests
+    let stages: Vec<Stage> = manifests.iter().map(|m| stage_of(m.kind())).collect();
+    let index = Index::of(manifests, &stages);
+    let steps = manifests
         .iter()
-        .map(|m| Step {
-            stage: stage_of(m.kind()),
-            after: Vec::new(),
-            depends_on: Vec::new(),
-        })
-        .collect();
+        .enumerate()
+        .map(|(i, m)| index.step(i, m, stages[i]))
+        .collect::<Result<Vec<Step>, PlanError>>()?;
+    let plan = Plan { steps };
+    if let Some(cycle) = find_cycle(&plan) {
+        return Err(PlanError::Cycle(
+            cycle.into_iter().map(|i| manifests[i].id()).collect(),
+        ));
+    }
+    Ok(plan)
+}
 
-    let prerequisites: Vec<usize> = indices(&steps, |s| s.stage == Stage::Prerequisites);
-    let mut namespaces: HashMap<&str, usize> = HashMap::new();
-    let mut crds: HashMap<(String, String), usize> = HashMap::new();
-    let mut components: HashMap<(&Scope, &str), Vec<usize>> = HashMap::new();
-    for (i, m) in manifests.iter().enumerate() {
-        match m.kind() {
-            "Namespace" => {
-                namespaces.insert(m.name(), i);
+/// Where the objects others wait for are, by manifest index.
+struct Index<'a> {
+    prerequisites: Vec<usize>,
+    namespaces: HashMap<&'a str, usize>,
+    /// CRDs by the `(group, kind)` they define.
+    crds: HashMap<(String, String), usize>,
+    components: HashMap<(&'a Scope, &'a str), Vec<usize>>,
+    /// Per scope, the objects of each setup group (for the barrier edges).
+    setup: HashMap<&'a Scope, Vec<Vec<usize>>>,
+    workloads: HashMap<&'a Scope, Vec<usize>>,
+}
+
+impl<'a> Index<'a> {
+    fn of(manifests: &'a [Manifest], stages: &[Stage]) -> Self {
+        let mut index = Index {
+            prerequisites: (0..stages.len())
+                .filter(|&i| stages[i] == Stage::Prerequisites)
+                .collect(),
+            namespaces: HashMap::new(),
+            crds: HashMap::new(),
+            components: HashMap::new(),
+            setup: HashMap::new(),
+            workloads: HashMap::new(),
+        };
+        for (i, m) in manifests.iter().enumerate() {
+            match m.kind() {
+                "Namespace" => {
+                    index.namespaces.insert(m.name(), i);
+                }
+                "CustomResourceDefinition" => {
+                    let group = m.object["spec"]["group"].as_str().unwrap_or_default();
+                    let kind = m.object["spec"]["names"]["kind"]
+                        .as_str()
+                        .unwrap_or_default();
+                    index.crds.insert((group.to_string(), kind.to_string()), i);
+                }
+                _ => {}
             }
-            "CustomResourceDefinition" => {
-                let group = m.object["spec"]["group"].as_str().unwrap_or_default();
-                let kind = m.object["spec"]["names"]["kind"]
-                    .as_str()
-                    .unwrap_or_default();
-                crds.insert((group.to_string(), kind.to_string()), i);
+            index
+                .components
+                .entry((&m.origin.scope, m.origin.component.as_str()))
+                .or_default()
+                .push(i);
+            match stages[i] {
+                Stage::Setup => {
+                    let groups = index
+                        .setup
+                        .entry(&m.origin.scope)
+                        .or_insert_with(|| vec![Vec::new(); Group::SETUP.len()]);
+                    groups[setup_group(m.kind()).expect("setup kind")].push(i);
+                }
+                Stage::Workloads => index.workloads.entry(&m.origin.scope).or_default().push(i),
+                _ => {}
             }
-            _ => {}
         }
-        components
-            .entry((&m.origin.scope, m.origin.component.as_str()))
-            .or_default()
-            .push(i);
+        index
     }
 
-    // Setup groups and workloads per scope, for the barrier edges.
-    let mut setup: HashMap<&Scope, Vec<Vec<usize>>> = HashMap::new();
-    let mut workloads: HashMap<&Scope, Vec<usize>> = HashMap::new();
-    for (i, m) in manifests.iter().enumerate() {
-        match steps[i].stage {
-            Stage::Setup => {
-                let groups = setup
-                    .entry(&m.origin.scope)
-                    .or_insert_with(|| vec![Vec::new(); Group::SETUP.len()]);
-                groups[setup_group(m.kind()).expect("setup kind")].push(i);
-            }
-            Stage::Workloads => workloads.entry(&m.origin.scope).or_default().push(i),
-            _ => {}
-        }
-    }
-
-    for (i, m) in manifests.iter().enumerate() {
-        let stage = steps[i].stage;
+    /// The step of object `i`: what it waits for.
+    fn step(&self, i: usize, m: &Manifest, stage: Stage) -> Result<Step, PlanError> {
         let mut after = Vec::new();
         if stage != Stage::Prerequisites {
-            after.extend(&prerequisites);
+            after.extend(&self.prerequisites);
         }
         if let Some(ns) = m.namespace()
-            && let Some(&n) = namespaces.get(ns)
+            && let Some(&n) = self.namespaces.get(ns)
         {
             after.push(n);
         }
-        if let Some(&crd) = crds.get(&(m.group().to_string(), m.kind().to_string())) {
+        if let Some(&crd) = self
+            .crds
+            .get(&(m.group().to_string(), m.kind().to_string()))
+        {
             after.push(crd);
         }
         let scope = &m.origin.scope;
-        let groups = setup.get(scope);
+        let groups = self.setup.get(scope);
         let last_setup_before = |limit: usize| -> Vec<usize> {
             groups
                 .and_then(|g| g[..limit].iter().rev().find(|g| !g.is_empty()))
@@ -159,25 +187,26 @@ pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
             Stage::Workloads => after.extend(last_setup_before(Group::SETUP.len())),
             Stage::Webhooks => {
                 after.extend(last_setup_before(Group::SETUP.len()));
-                after.extend(workloads.get(scope).into_iter().flatten());
+                after.extend(self.workloads.get(scope).into_iter().flatten());
             }
             _ => {}
         }
+        let mut named = Vec::new();
         for dep in depends_on(m) {
             let target = match &dep.scope {
                 Scope::Infra => &Scope::Infra,
                 _ => scope,
             };
-            let Some(objects) = components.get(&(target, dep.component.as_str())) else {
+            let Some(objects) = self.components.get(&(target, dep.component.as_str())) else {
                 return Err(PlanError::UnknownDependency {
                     object: m.id(),
                     template: m.origin.template.clone(),
                     dependency: dep.to_string(),
-                    hint: suggest(&components, target, &dep.component),
+                    hint: suggest(&self.components, target, &dep.component),
                 });
             };
             after.extend(objects.iter().filter(|&&o| o != i));
-            steps[i].depends_on.push(Dependency {
+            named.push(Dependency {
                 scope: target.clone(),
                 component: dep.component,
             });
@@ -185,19 +214,12 @@ pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
         after.sort_unstable();
         after.dedup();
         after.retain(|&a| a != i);
-        steps[i].after = after;
+        Ok(Step {
+            stage,
+            after,
+            depends_on: named,
+        })
     }
-    let plan = Plan { steps };
-    if let Some(cycle) = find_cycle(&plan) {
-        return Err(PlanError::Cycle(
-            cycle.into_iter().map(|i| manifests[i].id()).collect(),
-        ));
-    }
-    Ok(plan)
-}
-
-fn indices(steps: &[Step], keep: impl Fn(&Step) -> bool) -> Vec<usize> {
-    (0..steps.len()).filter(|&i| keep(&steps[i])).collect()
 }
 
 /// The components an object names in `cnvrgctl.io/depends-on`.
@@ -274,4 +296,36 @@ fn find_cycle(plan: &Plan) -> Option<Vec<usize>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Origin;
+    use serde_json::json;
+
+    fn object(kind: &str, name: &str) -> Manifest {
+        Manifest {
+            object: json!({"apiVersion": "v1", "kind": kind,
+                "metadata": {"name": name, "namespace": "team-a"}}),
+            origin: Origin {
+                scope: Scope::Tenant("team-a".into()),
+                component: name.into(),
+                template: format!("{name}.yaml.j2"),
+            },
+        }
+    }
+
+    #[test]
+    fn an_api_service_waits_for_the_workloads_of_its_scope() {
+        let manifests = [
+            object("Service", "metrics"),
+            object("Deployment", "metrics-server"),
+            object("APIService", "v1beta1.metrics.k8s.io"),
+        ];
+        let plan = build(&manifests).unwrap();
+        assert_eq!(plan.steps[2].stage, Stage::Webhooks);
+        assert_eq!(plan.steps[2].after, [0, 1]);
+        assert_eq!(plan.steps[1].after, [0]);
+    }
 }
