@@ -1,10 +1,16 @@
 //! A rendered Kubernetes object together with where it came from (scope,
-//! component, template), the standard labels every object carries, and the kind
-//! ranking that orders objects for output and apply. Pure data; no I/O.
+//! component, template) and the standard labels every object carries. Beside
+//! it, the rules read from objects: the order of kinds ([`kinds`]) and the
+//! generated Secret keys ([`generated`]). Pure data; no I/O.
+
+pub mod generated;
+pub mod kinds;
 
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+pub use kinds::kind_rank;
 
 /// Label and annotation keys cnvrgctl sets.
 pub mod keys {
@@ -14,7 +20,8 @@ pub mod keys {
     pub const PART_OF: &str = "app.kubernetes.io/part-of";
     pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
     pub const SCOPE: &str = "cnvrgctl.io/scope";
-    /// Comma-separated Secret keys whose values are generated once on apply.
+    /// Comma-separated Secret keys whose values are generated once on apply
+    /// (`KEY` or `KEY:FORMAT`); read by [`super::generated`].
     pub const GENERATED_KEYS: &str = "cnvrgctl.io/generated-keys";
     /// Comma-separated components (`postgres`, `infra/prometheus-operator`) an
     /// object waits for; read by the planner.
@@ -106,59 +113,6 @@ impl Manifest {
             .rsplit_once('/')
             .map(|(g, _)| g)
             .unwrap_or("")
-    }
-}
-
-/// Order of kinds within a scope: what others need comes first (DESIGN §5).
-/// Kinds not listed (custom resources) come after every listed kind except
-/// webhooks.
-pub const KIND_RANK: &[&str] = &[
-    "PriorityClass",
-    "StorageClass",
-    "IngressClass",
-    "CustomResourceDefinition",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "ClusterRole",
-    "Role",
-    "ClusterRoleBinding",
-    "RoleBinding",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicaSet",
-    "StatefulSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "Job",
-    "CronJob",
-    "Ingress",
-    "APIService",
-];
-
-/// Kinds that go after custom resources.
-const LAST_KINDS: &[&str] = &[
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
-/// Rank of a kind in [`KIND_RANK`]; custom resources and webhooks come last.
-pub fn kind_rank(kind: &str) -> usize {
-    if let Some(i) = KIND_RANK.iter().position(|k| *k == kind) {
-        return i;
-    }
-    match LAST_KINDS.iter().position(|k| *k == kind) {
-        Some(i) => KIND_RANK.len() + 1 + i,
-        None => KIND_RANK.len(),
     }
 }
 

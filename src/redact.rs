@@ -12,6 +12,8 @@ use std::sync::RwLock;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::manifest::generated::generated_keys;
+
 /// Values shorter than this are not masked: they would hide ordinary words.
 const SHORTEST: usize = 8;
 
@@ -63,9 +65,9 @@ pub fn register_secret(object: &Value) {
     if object["kind"] != "Secret" {
         return;
     }
-    let generated: Vec<String> = crate::apply::prepare::generated_keys(object)
+    let generated: Vec<String> = generated_keys(object)
         .into_iter()
-        .map(|(key, _)| key)
+        .map(|entry| entry.key)
         .collect();
     let secret = |key: &str| {
         let lower = key.to_ascii_lowercase();

@@ -15,10 +15,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::inventory::ApplySet;
-use crate::manifest::keys;
-use crate::render::GENERATED;
-
+use crate::manifest::generated::{Format, GeneratedKey, generated_keys};
 use crate::manifest::keys::APPLIED_HASH;
+use crate::render::GENERATED;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -48,24 +47,9 @@ fn hash(object: &Value) -> String {
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `(key, format)` pairs of the Secret's `cnvrgctl.io/generated-keys`.
-pub fn generated_keys(object: &Value) -> Vec<(String, String)> {
-    object["metadata"]["annotations"][keys::GENERATED_KEYS]
-        .as_str()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|entry| {
-            let (key, format) = entry.split_once(':').unwrap_or((entry, "alnum32"));
-            (key.to_string(), format.to_string())
-        })
-        .collect()
-}
-
 /// Replaces each generated placeholder with the live value, or a new one.
 fn fill_generated(object: &mut Value, live: Option<&Value>) {
-    for (key, format) in generated_keys(object) {
+    for GeneratedKey { key, format } in generated_keys(object) {
         let current = live
             .and_then(|l| l["data"][&key].as_str())
             .and_then(|v| B64.decode(v).ok())
@@ -73,22 +57,24 @@ fn fill_generated(object: &mut Value, live: Option<&Value>) {
             .filter(|v| !v.is_empty());
         let slot = &mut object["stringData"][&key];
         if slot.as_str() == Some(GENERATED) {
-            *slot = current.unwrap_or_else(|| generate(&format)).into();
+            // An unknown format fails validation before apply gets here.
+            *slot = current
+                .unwrap_or_else(|| generate(format.unwrap_or_default()))
+                .into();
         }
     }
 }
 
-/// A new random value in a `generated-keys` format (`alnum32`, `hex32`,
-/// `base64-16`).
-pub fn generate(format: &str) -> String {
+/// A new random value in a `generated-keys` format.
+pub fn generate(format: Format) -> String {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     match format {
-        "hex32" => random_bytes::<16>()
+        Format::Hex32 => random_bytes::<16>()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect(),
-        "base64-16" => B64.encode(random_bytes::<16>()),
-        _ => {
+        Format::Base64Bytes16 => B64.encode(random_bytes::<16>()),
+        Format::Alnum32 => {
             // Rejection sampling keeps every character equally likely.
             let limit = 256 / ALNUM.len() * ALNUM.len();
             let mut out = String::with_capacity(32);
@@ -196,7 +182,7 @@ pub fn other_managers(live: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Scope;
+    use crate::manifest::{Scope, keys};
     use serde_json::json;
 
     fn set() -> ApplySet {
@@ -238,8 +224,8 @@ mod tests {
 
     #[test]
     fn generate_formats() {
-        assert_ne!(generate("alnum32"), generate("alnum32"));
-        let b = generate("base64-16");
+        assert_ne!(generate(Format::Alnum32), generate(Format::Alnum32));
+        let b = generate(Format::Base64Bytes16);
         assert_eq!(B64.decode(&b).unwrap().len(), 16);
     }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Change;
-use crate::manifest::keys;
+use crate::manifest::generated;
 
 /// What a value equal on both sides (or present on one side only) becomes.
 pub const MASK: &str = "***";
@@ -68,11 +68,8 @@ fn generated_keys(change: &Change) -> BTreeSet<String> {
     [&change.before, &change.after]
         .into_iter()
         .flatten()
-        .filter_map(|object| object["metadata"]["annotations"][keys::GENERATED_KEYS].as_str())
-        .flat_map(|list| list.split(','))
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
-        .map(str::to_string)
+        .flat_map(generated::generated_keys)
+        .map(|entry| entry.key)
         .collect()
 }
 
@@ -191,6 +188,7 @@ mod tests {
     use super::*;
     use crate::diff::tests::{tenant, yaml};
     use crate::diff::{Op, compare, hunks, prune, to_plain_text};
+    use crate::manifest::keys;
 
     /// base64 of `hunter2`, `s3cr3t-old`, `s3cr3t-new`, `gone-value`, `new-value`.
     const SECRETS: &[&str] = &[
@@ -357,6 +355,40 @@ spec:
             change.after.as_ref().unwrap()["spec"]["auth"][0]["token"],
             MASK
         );
+        assert_no_leak(&change);
+    }
+
+    #[test]
+    fn a_generated_key_with_a_format_is_masked_by_its_name() {
+        let object = |key: &str| {
+            yaml(&format!(
+                r#"
+apiVersion: example.io/v1
+kind: Connection
+metadata:
+  name: sts
+  namespace: team-a
+  annotations:
+    cnvrgctl.io/generated-keys: "SECRET_KEY_BASE, STS_KEY:hex32"
+spec:
+  STS_KEY: {key}
+  region: eu
+"#
+            ))
+        };
+        let mut change = compare(
+            &tenant(),
+            Some(&object("plain-token")),
+            &object("plain-token-2"),
+        );
+        mask_secrets(&mut change);
+        let (before, after) = (
+            change.before.as_ref().unwrap(),
+            change.after.as_ref().unwrap(),
+        );
+        assert_eq!(before["spec"]["STS_KEY"], MASK_BEFORE);
+        assert_eq!(after["spec"]["STS_KEY"], MASK_AFTER);
+        assert_eq!(after["spec"]["region"], "eu");
         assert_no_leak(&change);
     }
 

@@ -1,9 +1,9 @@
 //! The plan stage: rendered objects → the dependency graph the executor walks
 //! (DESIGN §5). An object may start only when everything it waits for is
-//! applied and ready. The graph comes from two tables and one annotation:
-//! the stage of each kind ([`stage_of`]), the order of the setup kinds inside a
-//! scope ([`SETUP_ORDER`]), and the components a workload names in
-//! `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
+//! applied and ready. The graph comes from one table and one annotation: the
+//! kind table ([`crate::manifest::kinds`]), which gives each kind its stage
+//! ([`stage_of`]) and the setup kinds their order inside a scope, and the
+//! components a workload names in `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
 //! it for `render --plan`.
 
 mod tree;
@@ -11,78 +11,22 @@ mod tree;
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::manifest::kinds::{Group, kind_group};
 use crate::manifest::{Manifest, Scope, keys};
+
+pub use crate::manifest::kinds::Stage;
 
 pub use tree::print;
 
-/// Where a kind sits in the order of DESIGN §5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Cluster prerequisites (StorageClass, PriorityClass, IngressClass):
-    /// everything else waits for them.
-    Prerequisites,
-    /// CustomResourceDefinitions: their custom resources wait for them.
-    Crds,
-    /// Namespaces: everything in them waits for them.
-    Namespaces,
-    /// Policies, accounts, config, volumes, RBAC and Services, in
-    /// [`SETUP_ORDER`] inside a scope; quick to become ready.
-    Setup,
-    /// Workloads, Ingresses and custom resources: they wait for their scope's
-    /// setup and for the components they name, and otherwise run in parallel.
-    Workloads,
-    /// Webhooks and API services: last in their scope, after every workload,
-    /// so they never point at a backend that is not up.
-    Webhooks,
-}
-
-impl Stage {
-    pub fn title(self) -> &'static str {
-        match self {
-            Stage::Prerequisites => "cluster prerequisites",
-            Stage::Crds => "CRDs",
-            Stage::Namespaces => "namespaces",
-            Stage::Setup => "setup (policies, accounts, config, volumes, RBAC, services)",
-            Stage::Workloads => "workloads, by dependency",
-            Stage::Webhooks => "webhooks and API services",
-        }
-    }
-}
-
-/// The setup kinds, in groups: a group starts when the one before it (in the
-/// same scope) is ready.
-pub const SETUP_ORDER: &[&[&str]] = &[
-    &[
-        "NetworkPolicy",
-        "ResourceQuota",
-        "LimitRange",
-        "PodDisruptionBudget",
-        "ServiceAccount",
-        "Secret",
-        "ConfigMap",
-    ],
-    &["PersistentVolume", "PersistentVolumeClaim"],
-    &["ClusterRole", "Role"],
-    &["ClusterRoleBinding", "RoleBinding"],
-    &["Service"],
-];
-
-/// The stage of a kind.
+/// The stage of a kind (a lookup in the one kind table,
+/// [`crate::manifest::kinds`]).
 pub fn stage_of(kind: &str) -> Stage {
-    match kind {
-        "PriorityClass" | "StorageClass" | "IngressClass" => Stage::Prerequisites,
-        "CustomResourceDefinition" => Stage::Crds,
-        "Namespace" => Stage::Namespaces,
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" | "APIService" => {
-            Stage::Webhooks
-        }
-        _ if setup_group(kind).is_some() => Stage::Setup,
-        _ => Stage::Workloads,
-    }
+    kind_group(kind).stage()
 }
 
+/// The position of a setup kind's group in [`Group::SETUP`].
 fn setup_group(kind: &str) -> Option<usize> {
-    SETUP_ORDER.iter().position(|g| g.contains(&kind))
+    kind_group(kind).setup_index()
 }
 
 /// One object of the plan: the index of its manifest and what it waits for.
@@ -137,71 +81,99 @@ pub enum PlanError {
 
 /// Builds the plan of `manifests` (in render order).
 pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
-    let mut steps: Vec<Step> = manifests
+    let stages: Vec<Stage> = manifests.iter().map(|m| stage_of(m.kind())).collect();
+    let index = Index::of(manifests, &stages);
+    let steps = manifests
         .iter()
-        .map(|m| Step {
-            stage: stage_of(m.kind()),
-            after: Vec::new(),
-            depends_on: Vec::new(),
-        })
-        .collect();
+        .enumerate()
+        .map(|(i, m)| index.step(i, m, stages[i]))
+        .collect::<Result<Vec<Step>, PlanError>>()?;
+    let plan = Plan { steps };
+    if let Some(cycle) = find_cycle(&plan) {
+        return Err(PlanError::Cycle(
+            cycle.into_iter().map(|i| manifests[i].id()).collect(),
+        ));
+    }
+    Ok(plan)
+}
 
-    let prerequisites: Vec<usize> = indices(&steps, |s| s.stage == Stage::Prerequisites);
-    let mut namespaces: HashMap<&str, usize> = HashMap::new();
-    let mut crds: HashMap<(String, String), usize> = HashMap::new();
-    let mut components: HashMap<(&Scope, &str), Vec<usize>> = HashMap::new();
-    for (i, m) in manifests.iter().enumerate() {
-        match m.kind() {
-            "Namespace" => {
-                namespaces.insert(m.name(), i);
+/// Where the objects others wait for are, by manifest index.
+struct Index<'a> {
+    prerequisites: Vec<usize>,
+    namespaces: HashMap<&'a str, usize>,
+    /// CRDs by the `(group, kind)` they define.
+    crds: HashMap<(String, String), usize>,
+    components: HashMap<(&'a Scope, &'a str), Vec<usize>>,
+    /// Per scope, the objects of each setup group (for the barrier edges).
+    setup: HashMap<&'a Scope, Vec<Vec<usize>>>,
+    workloads: HashMap<&'a Scope, Vec<usize>>,
+}
+
+impl<'a> Index<'a> {
+    fn of(manifests: &'a [Manifest], stages: &[Stage]) -> Self {
+        let mut index = Index {
+            prerequisites: (0..stages.len())
+                .filter(|&i| stages[i] == Stage::Prerequisites)
+                .collect(),
+            namespaces: HashMap::new(),
+            crds: HashMap::new(),
+            components: HashMap::new(),
+            setup: HashMap::new(),
+            workloads: HashMap::new(),
+        };
+        for (i, m) in manifests.iter().enumerate() {
+            match m.kind() {
+                "Namespace" => {
+                    index.namespaces.insert(m.name(), i);
+                }
+                "CustomResourceDefinition" => {
+                    let group = m.object["spec"]["group"].as_str().unwrap_or_default();
+                    let kind = m.object["spec"]["names"]["kind"]
+                        .as_str()
+                        .unwrap_or_default();
+                    index.crds.insert((group.to_string(), kind.to_string()), i);
+                }
+                _ => {}
             }
-            "CustomResourceDefinition" => {
-                let group = m.object["spec"]["group"].as_str().unwrap_or_default();
-                let kind = m.object["spec"]["names"]["kind"]
-                    .as_str()
-                    .unwrap_or_default();
-                crds.insert((group.to_string(), kind.to_string()), i);
+            index
+                .components
+                .entry((&m.origin.scope, m.origin.component.as_str()))
+                .or_default()
+                .push(i);
+            match stages[i] {
+                Stage::Setup => {
+                    let groups = index
+                        .setup
+                        .entry(&m.origin.scope)
+                        .or_insert_with(|| vec![Vec::new(); Group::SETUP.len()]);
+                    groups[setup_group(m.kind()).expect("setup kind")].push(i);
+                }
+                Stage::Workloads => index.workloads.entry(&m.origin.scope).or_default().push(i),
+                _ => {}
             }
-            _ => {}
         }
-        components
-            .entry((&m.origin.scope, m.origin.component.as_str()))
-            .or_default()
-            .push(i);
+        index
     }
 
-    // Setup groups and workloads per scope, for the barrier edges.
-    let mut setup: HashMap<&Scope, Vec<Vec<usize>>> = HashMap::new();
-    let mut workloads: HashMap<&Scope, Vec<usize>> = HashMap::new();
-    for (i, m) in manifests.iter().enumerate() {
-        match steps[i].stage {
-            Stage::Setup => {
-                let groups = setup
-                    .entry(&m.origin.scope)
-                    .or_insert_with(|| vec![Vec::new(); SETUP_ORDER.len()]);
-                groups[setup_group(m.kind()).expect("setup kind")].push(i);
-            }
-            Stage::Workloads => workloads.entry(&m.origin.scope).or_default().push(i),
-            _ => {}
-        }
-    }
-
-    for (i, m) in manifests.iter().enumerate() {
-        let stage = steps[i].stage;
+    /// The step of object `i`: what it waits for.
+    fn step(&self, i: usize, m: &Manifest, stage: Stage) -> Result<Step, PlanError> {
         let mut after = Vec::new();
         if stage != Stage::Prerequisites {
-            after.extend(&prerequisites);
+            after.extend(&self.prerequisites);
         }
         if let Some(ns) = m.namespace()
-            && let Some(&n) = namespaces.get(ns)
+            && let Some(&n) = self.namespaces.get(ns)
         {
             after.push(n);
         }
-        if let Some(&crd) = crds.get(&(m.group().to_string(), m.kind().to_string())) {
+        if let Some(&crd) = self
+            .crds
+            .get(&(m.group().to_string(), m.kind().to_string()))
+        {
             after.push(crd);
         }
         let scope = &m.origin.scope;
-        let groups = setup.get(scope);
+        let groups = self.setup.get(scope);
         let last_setup_before = |limit: usize| -> Vec<usize> {
             groups
                 .and_then(|g| g[..limit].iter().rev().find(|g| !g.is_empty()))
@@ -212,28 +184,29 @@ pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
             Stage::Setup => after.extend(last_setup_before(
                 setup_group(m.kind()).expect("setup kind"),
             )),
-            Stage::Workloads => after.extend(last_setup_before(SETUP_ORDER.len())),
+            Stage::Workloads => after.extend(last_setup_before(Group::SETUP.len())),
             Stage::Webhooks => {
-                after.extend(last_setup_before(SETUP_ORDER.len()));
-                after.extend(workloads.get(scope).into_iter().flatten());
+                after.extend(last_setup_before(Group::SETUP.len()));
+                after.extend(self.workloads.get(scope).into_iter().flatten());
             }
             _ => {}
         }
+        let mut named = Vec::new();
         for dep in depends_on(m) {
             let target = match &dep.scope {
                 Scope::Infra => &Scope::Infra,
                 _ => scope,
             };
-            let Some(objects) = components.get(&(target, dep.component.as_str())) else {
+            let Some(objects) = self.components.get(&(target, dep.component.as_str())) else {
                 return Err(PlanError::UnknownDependency {
                     object: m.id(),
                     template: m.origin.template.clone(),
                     dependency: dep.to_string(),
-                    hint: suggest(&components, target, &dep.component),
+                    hint: suggest(&self.components, target, &dep.component),
                 });
             };
             after.extend(objects.iter().filter(|&&o| o != i));
-            steps[i].depends_on.push(Dependency {
+            named.push(Dependency {
                 scope: target.clone(),
                 component: dep.component,
             });
@@ -241,19 +214,12 @@ pub fn build(manifests: &[Manifest]) -> Result<Plan, PlanError> {
         after.sort_unstable();
         after.dedup();
         after.retain(|&a| a != i);
-        steps[i].after = after;
+        Ok(Step {
+            stage,
+            after,
+            depends_on: named,
+        })
     }
-    let plan = Plan { steps };
-    if let Some(cycle) = find_cycle(&plan) {
-        return Err(PlanError::Cycle(
-            cycle.into_iter().map(|i| manifests[i].id()).collect(),
-        ));
-    }
-    Ok(plan)
-}
-
-fn indices(steps: &[Step], keep: impl Fn(&Step) -> bool) -> Vec<usize> {
-    (0..steps.len()).filter(|&i| keep(&steps[i])).collect()
 }
 
 /// The components an object names in `cnvrgctl.io/depends-on`.
@@ -330,4 +296,36 @@ fn find_cycle(plan: &Plan) -> Option<Vec<usize>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Origin;
+    use serde_json::json;
+
+    fn object(kind: &str, name: &str) -> Manifest {
+        Manifest {
+            object: json!({"apiVersion": "v1", "kind": kind,
+                "metadata": {"name": name, "namespace": "team-a"}}),
+            origin: Origin {
+                scope: Scope::Tenant("team-a".into()),
+                component: name.into(),
+                template: format!("{name}.yaml.j2"),
+            },
+        }
+    }
+
+    #[test]
+    fn an_api_service_waits_for_the_workloads_of_its_scope() {
+        let manifests = [
+            object("Service", "metrics"),
+            object("Deployment", "metrics-server"),
+            object("APIService", "v1beta1.metrics.k8s.io"),
+        ];
+        let plan = build(&manifests).unwrap();
+        assert_eq!(plan.steps[2].stage, Stage::Webhooks);
+        assert_eq!(plan.steps[2].after, [0, 1]);
+        assert_eq!(plan.steps[1].after, [0]);
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::{Plan, Stage};
+use crate::manifest::kinds::{Group, kind_group};
 use crate::manifest::{Manifest, Scope};
 
 /// The tree of `plan` over `manifests`, for every scope or only `only`.
@@ -102,13 +103,13 @@ fn print_scope(
 
 /// The setup groups in order, `→` between groups that wait for each other.
 fn setup_line(objects: &[&Manifest]) -> String {
-    let groups: Vec<String> = super::SETUP_ORDER
-        .iter()
-        .filter_map(|kinds| {
+    let groups: Vec<String> = Group::SETUP
+        .into_iter()
+        .filter_map(|group| {
             let in_group: Vec<&Manifest> = objects
                 .iter()
                 .copied()
-                .filter(|m| kinds.contains(&m.kind()))
+                .filter(|m| kind_group(m.kind()) == group)
                 .collect();
             (!in_group.is_empty()).then(|| counts(&in_group))
         })

@@ -27,12 +27,8 @@ use k8s_openapi::{NamespaceResourceScope, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::manifest::generated::{format_names, generated_keys};
 use crate::manifest::{Manifest, keys};
-
-/// Formats of generated Secret values (`KEY:FORMAT` in the
-/// `cnvrgctl.io/generated-keys` annotation; `alnum32` when none is given):
-/// 32 letters and digits, 32 hex digits, or 16 random bytes in base64.
-pub const GENERATED_FORMATS: &[&str] = &["alnum32", "hex32", "base64-16"];
 use crate::render::GENERATED;
 use crate::spec::{dns1123_label, dns1123_subdomain};
 
@@ -241,38 +237,26 @@ fn label_value(v: &Value) -> Result<(), String> {
 }
 
 /// Generated keys and their placeholders must match one for one, and every
-/// format named must be one the apply path knows ([`GENERATED_FORMATS`]).
+/// format named must be one the apply path knows
+/// ([`crate::manifest::generated::FORMATS`]).
 fn check_generated(secret: &Value) -> Vec<String> {
-    let entries: Vec<&str> = secret
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            keys::GENERATED_KEYS.replace('/', "~1")
-        ))
-        .and_then(Value::as_str)
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
     let data = secret.get("stringData").and_then(Value::as_object);
     let mut out = Vec::new();
     let mut declared = Vec::new();
-    for entry in entries {
-        let (key, format) = entry.split_once(':').unwrap_or((entry, "alnum32"));
-        if !GENERATED_FORMATS.contains(&format) {
+    for entry in generated_keys(secret) {
+        if let Err(format) = &entry.format {
             out.push(format!(
-                "`{}` asks for format `{format}` for `{key}`; known formats: {}",
+                "`{}` asks for format `{format}` for `{}`; known formats: {}",
                 keys::GENERATED_KEYS,
-                GENERATED_FORMATS.join(", ")
+                entry.key,
+                format_names()
             ));
         }
-        declared.push(key);
+        declared.push(entry.key);
     }
     if let Some(data) = data {
         for (key, value) in data {
-            if value.as_str() == Some(GENERATED) && !declared.contains(&key.as_str()) {
+            if value.as_str() == Some(GENERATED) && !declared.contains(key) {
                 out.push(format!(
                     "stringData.{key} is generated but not listed in the `{}` annotation",
                     keys::GENERATED_KEYS
@@ -281,7 +265,7 @@ fn check_generated(secret: &Value) -> Vec<String> {
         }
     }
     for key in declared {
-        if data.and_then(|d| d.get(key)).and_then(Value::as_str) != Some(GENERATED) {
+        if data.and_then(|d| d.get(&key)).and_then(Value::as_str) != Some(GENERATED) {
             out.push(format!(
                 "`{}` lists `{key}` but stringData.{key} is not the generated placeholder",
                 keys::GENERATED_KEYS
