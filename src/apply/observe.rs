@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
+use super::keep::Keep;
 use super::prepare;
 use super::{Options, Problem};
 use crate::diff::{self, Change, Op};
@@ -265,6 +266,7 @@ pub async fn observe(
     }
 
     // Members that left the spec.
+    let keep = Keep::on_prune(options.prune_volumes, options.prune_crds);
     let mut prune: Vec<Prunable> = members
         .into_iter()
         .filter(|(key, _)| !claimed.contains(key))
@@ -274,15 +276,7 @@ pub async fn observe(
                 .find(|inv| inv.set.owns(&live))
                 .map(|inv| inv.set.scope.clone())
                 .unwrap_or(Scope::Infra);
-            let kept = match resource.api.kind.as_str() {
-                "PersistentVolumeClaim" if !options.prune_volumes => {
-                    Some("PVCs are kept unless --prune-volumes")
-                }
-                "CustomResourceDefinition" if !options.prune_crds => {
-                    Some("CRDs are kept unless --prune-crds")
-                }
-                _ => None,
-            };
+            let kept = keep.why(&resource.api.kind);
             Prunable {
                 change: diff::prune(&scope, &live),
                 resource,
