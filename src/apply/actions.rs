@@ -25,8 +25,12 @@ pub(super) trait Actions: Sync {
     ) -> Result<Option<Resource>, ClusterError>;
 
     /// Server-side apply; `force` takes over fields other managers own.
-    async fn apply(&self, resource: &Resource, body: &Value, force: bool)
-    -> Result<(), ClusterError>;
+    async fn apply(
+        &self,
+        resource: &Resource,
+        body: &Value,
+        force: bool,
+    ) -> Result<(), ClusterError>;
 
     /// Deletes an object (`false`: it was already gone).
     async fn delete(

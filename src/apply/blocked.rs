@@ -21,8 +21,9 @@ impl Blocked {
     /// `count` objects, those of `this_run` pending. The others are outside
     /// the run and count as ready (those it waits on are checked as targets).
     pub(super) fn new(count: usize, this_run: impl IntoIterator<Item = usize>) -> Blocked {
-        let states: Vec<watch::Sender<State>> =
-            (0..count).map(|_| watch::Sender::new(State::Ready)).collect();
+        let states: Vec<watch::Sender<State>> = (0..count)
+            .map(|_| watch::Sender::new(State::Ready))
+            .collect();
         for i in this_run {
             states[i].send_replace(State::Pending);
         }
@@ -47,10 +48,6 @@ impl Blocked {
 
     /// Object `index` has ended, ready or not.
     pub(super) fn publish(&self, index: usize, ready: bool) {
-        self.states[index].send_replace(if ready {
-            State::Ready
-        } else {
-            State::NotReady
-        });
+        self.states[index].send_replace(if ready { State::Ready } else { State::NotReady });
     }
 }

@@ -54,7 +54,11 @@ impl<'a> Ends<'a> {
     /// What was applied, by op (pruning adds its own counts).
     pub(super) fn summary(&self) -> Summary {
         let mut summary = Summary::default();
-        for (target, _) in self.0.iter().filter(|(_, e)| matches!(e, Ended::Ready { .. })) {
+        for (target, _) in self
+            .0
+            .iter()
+            .filter(|(_, e)| matches!(e, Ended::Ready { .. }))
+        {
             match target.change.op {
                 Op::Create => summary.created += 1,
                 Op::Update => summary.updated += 1,

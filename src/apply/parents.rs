@@ -30,7 +30,11 @@ impl<'a, A: Actions> Parents<'a, A> {
             actions,
             manifests,
             observed,
-            written: observed.inventories.iter().map(|_| OnceCell::new()).collect(),
+            written: observed
+                .inventories
+                .iter()
+                .map(|_| OnceCell::new())
+                .collect(),
         }
     }
 

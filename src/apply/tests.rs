@@ -278,7 +278,15 @@ impl World {
 
     async fn run(&self, fake: &Fake, heard: &Heard, options: &Options) -> Result<Summary, Problem> {
         let after: Vec<&[usize]> = self.after.iter().map(Vec::as_slice).collect();
-        execute(fake, &self.manifests, &after, &self.observed, options, heard).await
+        execute(
+            fake,
+            &self.manifests,
+            &after,
+            &self.observed,
+            options,
+            heard,
+        )
+        .await
     }
 }
 
@@ -345,9 +353,13 @@ async fn a_stop_mid_write_lets_the_write_finish_and_ends_the_wait() {
     };
     let (result, ()) = tokio::join!(world.run(&fake, &heard, &options), async {
         // The write of db is in flight: stop, then let it finish.
-        while !heard.0.lock().unwrap().iter().any(
-            |e| matches!(e, Event::Applying { object, .. } if object == "ConfigMap/ns/db"),
-        ) {
+        while !heard
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Event::Applying { object, .. } if object == "ConfigMap/ns/db"))
+        {
             tokio::task::yield_now().await;
         }
         stop.send_replace(true);
@@ -473,7 +485,12 @@ async fn prune_runs_only_after_every_object_is_ready() {
         ]
     );
     assert_eq!(
-        (summary.created, summary.updated, summary.pruned, summary.kept),
+        (
+            summary.created,
+            summary.updated,
+            summary.pruned,
+            summary.kept
+        ),
         (1, 1, 1, 1)
     );
 
@@ -484,8 +501,13 @@ async fn prune_runs_only_after_every_object_is_ready() {
             ..Script::default()
         },
     )]);
-    let result = world.run(&fake, &Heard::default(), &Options::default()).await;
-    assert!(matches!(result, Err(Problem::NotReady { .. })), "{result:?}");
+    let result = world
+        .run(&fake, &Heard::default(), &Options::default())
+        .await;
+    assert!(
+        matches!(result, Err(Problem::NotReady { .. })),
+        "{result:?}"
+    );
     assert!(
         !fake.log().iter().any(|e| e.starts_with("delete")),
         "{:?}",

@@ -427,7 +427,14 @@ fn a_json_failed_event_says_it_timed_out() {
         Behavior::NeverReady(PodTrouble::ImagePullBackOff),
     );
     let out = env
-        .apply(&["-o", "json", "--object-timeout", "2s", "--failure-grace", "10m"])
+        .apply(&[
+            "-o",
+            "json",
+            "--object-timeout",
+            "2s",
+            "--failure-grace",
+            "10m",
+        ])
         .assert()
         .code(5)
         .get_output()

@@ -734,7 +734,11 @@ impl State {
 
     fn after_removal(&mut self, def: &ResourceDef, gone: &Value) {
         let (ns, name) = (ns_of(gone), name_of(gone));
-        if self.recreated.iter().any(|t| t.matches(&def.kind, ns, name)) {
+        if self
+            .recreated
+            .iter()
+            .any(|t| t.matches(&def.kind, ns, name))
+        {
             // Same name and spec, a new uid, none of the old labels.
             let again = json!({
                 "apiVersion": def.api_version(), "kind": def.kind,
