@@ -11,18 +11,27 @@ use crate::kube::{Cluster, ClusterError, Propagation, Resource};
 use crate::readiness::Readiness;
 use crate::wait::{Blocker, Outcome, Stuck, Waiter};
 
+/// One object on the cluster: where it is served, its namespace and name.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct At<'a> {
+    pub resource: &'a Resource,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+}
+
+/// Where a kind is served, if it is.
+pub(super) type Served = Result<Option<Resource>, ClusterError>;
+
+/// Hears each new reason an object is not ready yet.
+pub(super) type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
 /// What the executor does to the cluster.
 pub(super) trait Actions: Sync {
     /// Where `kind` of `api_version` is served (cached discovery).
-    async fn served(&self, api_version: &str, kind: &str)
-    -> Result<Option<Resource>, ClusterError>;
+    async fn served(&self, api_version: &str, kind: &str) -> Served;
 
     /// Discovery read again (a CRD of this run was just established).
-    async fn rediscover(
-        &self,
-        api_version: &str,
-        kind: &str,
-    ) -> Result<Option<Resource>, ClusterError>;
+    async fn rediscover(&self, api_version: &str, kind: &str) -> Served;
 
     /// Server-side apply; `force` takes over fields other managers own.
     async fn apply(
@@ -33,37 +42,16 @@ pub(super) trait Actions: Sync {
     ) -> Result<(), ClusterError>;
 
     /// Deletes an object (`false`: it was already gone).
-    async fn delete(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        propagation: Propagation,
-    ) -> Result<bool, ClusterError>;
+    async fn delete(&self, at: At<'_>, propagation: Propagation) -> Result<bool, ClusterError>;
 
     /// The readiness of an object as read.
     async fn check(&self, live: &Value) -> Readiness;
 
-    /// Waits until the object is ready, fails, or `deadline` passes;
-    /// `progress` hears each new reason.
-    async fn until_ready(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        deadline: Instant,
-        progress: &(dyn Fn(&str) + Sync),
-    ) -> Outcome;
+    /// Waits until the object is ready, fails, or `deadline` passes.
+    async fn until_ready(&self, at: At<'_>, deadline: Instant, progress: Progress<'_>) -> Outcome;
 
     /// Waits until the object with `uid` is gone; `false` at the deadline.
-    async fn until_gone(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        uid: Option<&str>,
-        deadline: Instant,
-    ) -> bool;
+    async fn until_gone(&self, at: At<'_>, uid: Option<&str>, deadline: Instant) -> bool;
 
     /// What each stuck object is waiting for, for the report.
     async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker>;
@@ -76,19 +64,11 @@ pub(super) struct OnCluster<'a> {
 }
 
 impl Actions for OnCluster<'_> {
-    async fn served(
-        &self,
-        api_version: &str,
-        kind: &str,
-    ) -> Result<Option<Resource>, ClusterError> {
+    async fn served(&self, api_version: &str, kind: &str) -> Served {
         self.cluster.resource(api_version, kind).await
     }
 
-    async fn rediscover(
-        &self,
-        api_version: &str,
-        kind: &str,
-    ) -> Result<Option<Resource>, ClusterError> {
+    async fn rediscover(&self, api_version: &str, kind: &str) -> Served {
         self.cluster.rediscover(api_version, kind).await
     }
 
@@ -102,15 +82,9 @@ impl Actions for OnCluster<'_> {
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        propagation: Propagation,
-    ) -> Result<bool, ClusterError> {
+    async fn delete(&self, at: At<'_>, propagation: Propagation) -> Result<bool, ClusterError> {
         self.cluster
-            .delete(resource, namespace, name, propagation)
+            .delete(at.resource, at.namespace, at.name, propagation)
             .await
     }
 
@@ -118,29 +92,15 @@ impl Actions for OnCluster<'_> {
         self.waiter.check(live).await
     }
 
-    async fn until_ready(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        deadline: Instant,
-        progress: &(dyn Fn(&str) + Sync),
-    ) -> Outcome {
+    async fn until_ready(&self, at: At<'_>, deadline: Instant, progress: Progress<'_>) -> Outcome {
         self.waiter
-            .until_ready(resource, namespace, name, deadline, progress)
+            .until_ready(at.resource, at.namespace, at.name, deadline, progress)
             .await
     }
 
-    async fn until_gone(
-        &self,
-        resource: &Resource,
-        namespace: Option<&str>,
-        name: &str,
-        uid: Option<&str>,
-        deadline: Instant,
-    ) -> bool {
+    async fn until_gone(&self, at: At<'_>, uid: Option<&str>, deadline: Instant) -> bool {
         self.waiter
-            .until_gone(resource, namespace, name, uid, deadline)
+            .until_gone(at.resource, at.namespace, at.name, uid, deadline)
             .await
     }
 

@@ -83,20 +83,17 @@ impl<A: Actions> Applying<'_, A> {
 
     /// A replace: the old object is deleted and waited on until it is gone.
     async fn delete_first(&self, target: &Target, resource: &Resource) -> Result<(), Ended> {
-        let namespace = target.body["metadata"]["namespace"].as_str();
-        let name = &target.change.name;
+        let at = target.at(resource);
         let gone_by = (Instant::now() + self.options.object_timeout).min(self.deadline);
         self.actions
-            .delete(resource, namespace, name, Propagation::Foreground)
+            .delete(at, Propagation::Foreground)
             .await
             .map_err(|e| Ended::failed(describe(&e)))?;
         let uid = target
             .live
             .as_ref()
             .and_then(|live| live["metadata"]["uid"].as_str());
-        let gone = self
-            .actions
-            .until_gone(resource, namespace, name, uid, gone_by);
+        let gone = self.actions.until_gone(at, uid, gone_by);
         match self.stop.unless_stopped(gone).await {
             None => Err(Ended::NotStarted),
             Some(true) => Ok(()),

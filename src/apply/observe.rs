@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
+use super::actions::At;
 use super::keep::Keep;
 use super::prepare;
 use super::{Options, Problem};
@@ -64,6 +65,17 @@ pub struct Observed {
     pub targets: Vec<Target>,
     pub prune: Vec<Prunable>,
     pub inventories: Vec<Inventory>,
+}
+
+impl Target {
+    /// Where it is on the cluster, once its kind is served at `resource`.
+    pub(super) fn at<'a>(&'a self, resource: &'a Resource) -> At<'a> {
+        At {
+            resource,
+            namespace: self.body["metadata"]["namespace"].as_str(),
+            name: &self.change.name,
+        }
+    }
 }
 
 impl Observed {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::actions::{Actions, OnCluster};
+use super::actions::{Actions, At, OnCluster};
 use super::keep::{self, Keep};
 use super::observe::{Prunable, prune_order};
 use super::{Event, Observer, Problem, Summary};
@@ -227,17 +227,15 @@ pub(super) async fn delete_in_order<A: Actions>(
             removed.kept += 1;
             continue;
         }
-        let namespace = p.live["metadata"]["namespace"].as_str();
-        let name = &p.change.name;
-        actions
-            .delete(&p.resource, namespace, name, Propagation::Background)
-            .await?;
+        let at = At {
+            resource: &p.resource,
+            namespace: p.live["metadata"]["namespace"].as_str(),
+            name: &p.change.name,
+        };
+        actions.delete(at, Propagation::Background).await?;
         let until = (Instant::now() + object_timeout).min(deadline);
         let uid = p.live["metadata"]["uid"].as_str();
-        if !actions
-            .until_gone(&p.resource, namespace, name, uid, until)
-            .await
-        {
+        if !actions.until_gone(at, uid, until).await {
             return Err(Problem::NotReady {
                 failed: vec![id.clone()],
                 blockers: vec![Blocker {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::actions::Actions;
+use super::actions::{Actions, At, Progress, Served};
 use super::execute::execute;
 use super::observe::{Observed, Prunable, Target};
 use super::{Event, Observer, Options, Problem, Summary};
@@ -92,12 +92,12 @@ impl Fake {
 }
 
 impl Actions for Fake {
-    async fn served(&self, _: &str, kind: &str) -> Result<Option<Resource>, ClusterError> {
+    async fn served(&self, _: &str, kind: &str) -> Served {
         Ok(Some(resource(kind)))
     }
 
-    async fn rediscover(&self, _: &str, kind: &str) -> Result<Option<Resource>, ClusterError> {
-        Ok(Some(resource(kind)))
+    async fn rediscover(&self, api_version: &str, kind: &str) -> Served {
+        self.served(api_version, kind).await
     }
 
     async fn apply(&self, _: &Resource, body: &Value, _: bool) -> Result<(), ClusterError> {
@@ -120,14 +120,8 @@ impl Actions for Fake {
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        _: &Resource,
-        _: Option<&str>,
-        name: &str,
-        _: Propagation,
-    ) -> Result<bool, ClusterError> {
-        self.note(format!("delete {name}"));
+    async fn delete(&self, at: At<'_>, _: Propagation) -> Result<bool, ClusterError> {
+        self.note(format!("delete {}", at.name));
         Ok(true)
     }
 
@@ -139,16 +133,9 @@ impl Actions for Fake {
         }
     }
 
-    async fn until_ready(
-        &self,
-        _: &Resource,
-        _: Option<&str>,
-        name: &str,
-        _: Instant,
-        progress: &(dyn Fn(&str) + Sync),
-    ) -> Outcome {
-        self.note(format!("wait {name}"));
-        let script = self.script(name);
+    async fn until_ready(&self, at: At<'_>, _: Instant, progress: Progress<'_>) -> Outcome {
+        self.note(format!("wait {}", at.name));
+        let script = self.script(at.name);
         progress("0/1 replicas ready");
         if script.held_wait {
             self.gate().await;
@@ -161,15 +148,8 @@ impl Actions for Fake {
         }
     }
 
-    async fn until_gone(
-        &self,
-        _: &Resource,
-        _: Option<&str>,
-        name: &str,
-        uid: Option<&str>,
-        _: Instant,
-    ) -> bool {
-        self.note(format!("gone {name} {}", uid.unwrap_or("-")));
+    async fn until_gone(&self, at: At<'_>, uid: Option<&str>, _: Instant) -> bool {
+        self.note(format!("gone {} {}", at.name, uid.unwrap_or("-")));
         true
     }
 
@@ -212,7 +192,8 @@ impl Observer for Heard {
 }
 
 impl Heard {
-    fn failures(&self) -> Vec<(String, Failure)> {
+    /// `Kind/ns/name failed|timed-out` of each failed event.
+    fn failures(&self) -> Vec<String> {
         self.0
             .lock()
             .unwrap()
@@ -220,7 +201,7 @@ impl Heard {
             .filter_map(|e| match e {
                 Event::Failed {
                     object, failure, ..
-                } => Some((object.clone(), *failure)),
+                } => Some(format!("{object} {}", failure.as_str())),
                 _ => None,
             })
             .collect()
@@ -276,6 +257,11 @@ impl World {
         self
     }
 
+    /// Runs with the default options, unheard.
+    async fn run_quietly(&self, fake: &Fake) -> Result<Summary, Problem> {
+        self.run(fake, &Heard::default(), &Options::default()).await
+    }
+
     async fn run(&self, fake: &Fake, heard: &Heard, options: &Options) -> Result<Summary, Problem> {
         let after: Vec<&[usize]> = self.after.iter().map(Vec::as_slice).collect();
         execute(
@@ -299,6 +285,14 @@ fn change(name: &str, op: Op) -> Change {
         name: name.into(),
         before: None,
         after: None,
+    }
+}
+
+/// A script whose wait ends as `wait`.
+fn ending(wait: Wait) -> Script {
+    Script {
+        wait,
+        ..Script::default()
     }
 }
 
@@ -326,10 +320,7 @@ async fn an_object_blocked_on_a_failed_dependency_is_never_started() {
     assert_eq!(failed, ["ConfigMap/ns/db"]);
     assert_eq!(skipped, 1);
     assert!(fake.log().is_empty(), "{:?}", fake.log());
-    assert_eq!(
-        heard.failures(),
-        [("ConfigMap/ns/db".to_string(), Failure::Failed)]
-    );
+    assert_eq!(heard.failures(), ["ConfigMap/ns/db failed"]);
 }
 
 #[tokio::test]
@@ -396,13 +387,7 @@ async fn a_failed_object_ends_the_waits_in_flight_and_stops_what_has_not_started
                 ..Script::default()
             },
         ),
-        (
-            "cache",
-            Script {
-                wait: Wait::Never,
-                ..Script::default()
-            },
-        ),
+        ("cache", ending(Wait::Never)),
     ]);
     let heard = Heard::default();
     let options = Options::default();
@@ -428,13 +413,7 @@ async fn a_failed_object_ends_the_waits_in_flight_and_stops_what_has_not_started
 #[tokio::test]
 async fn a_timeout_is_reported_as_one_not_as_a_failure() {
     let world = World::default().object("web", Op::Create, &[]);
-    let fake = Fake::with(&[(
-        "web",
-        Script {
-            wait: Wait::TimedOut,
-            ..Script::default()
-        },
-    )]);
+    let fake = Fake::with(&[("web", ending(Wait::TimedOut))]);
     let heard = Heard::default();
     let problem = world
         .run(&fake, &heard, &Options::default())
@@ -455,10 +434,7 @@ async fn a_timeout_is_reported_as_one_not_as_a_failure() {
             .starts_with("timed out: 1 object(s) not ready"),
         "{problem}"
     );
-    assert_eq!(
-        heard.failures(),
-        [("ConfigMap/ns/web".to_string(), Failure::TimedOut)]
-    );
+    assert_eq!(heard.failures(), ["ConfigMap/ns/web timed-out"]);
 }
 
 #[tokio::test]
@@ -469,10 +445,7 @@ async fn prune_runs_only_after_every_object_is_ready() {
         .prune("old", None)
         .prune("data", Some("PVCs are kept unless --prune-volumes"));
     let fake = Fake::default();
-    let summary = world
-        .run(&fake, &Heard::default(), &Options::default())
-        .await
-        .unwrap();
+    let summary = world.run_quietly(&fake).await.unwrap();
     assert_eq!(
         fake.log(),
         [
@@ -494,16 +467,8 @@ async fn prune_runs_only_after_every_object_is_ready() {
         (1, 1, 1, 1)
     );
 
-    let fake = Fake::with(&[(
-        "web",
-        Script {
-            wait: Wait::Failed,
-            ..Script::default()
-        },
-    )]);
-    let result = world
-        .run(&fake, &Heard::default(), &Options::default())
-        .await;
+    let fake = Fake::with(&[("web", ending(Wait::Failed))]);
+    let result = world.run_quietly(&fake).await;
     assert!(
         matches!(result, Err(Problem::NotReady { .. })),
         "{result:?}"
@@ -519,10 +484,7 @@ async fn prune_runs_only_after_every_object_is_ready() {
 async fn an_unchanged_ready_object_costs_no_write_and_no_wait() {
     let world = World::default().object("web", Op::Unchanged, &[]);
     let fake = Fake::default();
-    let summary = world
-        .run(&fake, &Heard::default(), &Options::default())
-        .await
-        .unwrap();
+    let summary = world.run_quietly(&fake).await.unwrap();
     assert!(fake.log().is_empty(), "{:?}", fake.log());
     assert_eq!(summary.unchanged, 1);
 }
@@ -531,10 +493,7 @@ async fn an_unchanged_ready_object_costs_no_write_and_no_wait() {
 async fn a_replaced_object_is_gone_by_its_uid_before_it_is_applied_again() {
     let world = World::default().object("migrate", Op::Replace, &[]);
     let fake = Fake::default();
-    let summary = world
-        .run(&fake, &Heard::default(), &Options::default())
-        .await
-        .unwrap();
+    let summary = world.run_quietly(&fake).await.unwrap();
     assert_eq!(
         fake.log(),
         [

@@ -43,13 +43,9 @@ impl<A: Actions> Waiting<'_, A> {
             });
         };
         let deadline = (Instant::now() + self.options.object_timeout).min(self.deadline);
-        let wait = self.actions.until_ready(
-            &applied.resource,
-            target.body["metadata"]["namespace"].as_str(),
-            &target.change.name,
-            deadline,
-            &progress,
-        );
+        let wait = self
+            .actions
+            .until_ready(target.at(&applied.resource), deadline, &progress);
         match self.stop.unless_stopped(wait).await {
             None => Ended::Stopped { written },
             Some(Outcome::Ready) => Ended::Ready { written },

@@ -385,8 +385,9 @@ fn a_pruned_object_made_again_by_someone_else_counts_as_deleted() {
     assert_ne!(uid(again), old);
 }
 
-#[test]
-fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
+/// Infra installed; the tenant's Orion server will never be ready (its
+/// image cannot be pulled).
+fn orion_never_ready() -> Env {
     let env = Env::new(SPEC);
     env.cnvrgctl(&["install", "infra", "--yes"])
         .assert()
@@ -395,6 +396,12 @@ fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
         Target::kind("Deployment").named("research-orion-server"),
         Behavior::NeverReady(PodTrouble::ImagePullBackOff),
     );
+    env
+}
+
+#[test]
+fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
+    let env = orion_never_ready();
     let out = env
         .apply(&["--object-timeout", "3s", "--failure-grace", "10m"])
         .assert()
@@ -418,14 +425,7 @@ fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
 
 #[test]
 fn a_json_failed_event_says_it_timed_out() {
-    let env = Env::new(SPEC);
-    env.cnvrgctl(&["install", "infra", "--yes"])
-        .assert()
-        .success();
-    env.server.behave(
-        Target::kind("Deployment").named("research-orion-server"),
-        Behavior::NeverReady(PodTrouble::ImagePullBackOff),
-    );
+    let env = orion_never_ready();
     let out = env
         .apply(&[
             "-o",
