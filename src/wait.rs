@@ -467,14 +467,8 @@ impl Waiter {
         let event_kind = self.cluster.resource("v1", "Event").await.ok().flatten();
         let pod_kind = self.cluster.resource("v1", "Pod").await.ok().flatten();
         let mut out = Vec::new();
-        for Stuck {
-            resource,
-            namespace,
-            name,
-            failure,
-            message,
-        } in stuck
-        {
+        for s in stuck {
+            let (resource, namespace, name) = (&s.resource, &s.namespace, &s.name);
             let object = crate::kube::id(resource, namespace.as_deref(), name);
             let mut pods = Vec::new();
             if let (Some(ns), Some(pod_kind)) = (namespace, &pod_kind)
@@ -503,8 +497,8 @@ impl Waiter {
             }
             out.push(Blocker {
                 object,
-                failure: *failure,
-                message: message.clone(),
+                failure: s.failure,
+                message: s.message.clone(),
                 pods,
                 events,
             });
