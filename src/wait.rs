@@ -41,6 +41,24 @@ pub enum Outcome {
     TimedOut(String),
 }
 
+/// How an object fell short of ready: it failed (a write refused, a Job
+/// failed, a pod trouble past its grace), or its time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Failed,
+    TimedOut,
+}
+
+impl Failure {
+    /// `failed` or `timed-out` (the JSON events' `outcome`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Failed => "failed",
+            Failure::TimedOut => "timed-out",
+        }
+    }
+}
+
 /// A live cache of one kind in one namespace, fed by a watch; dropping it
 /// stops the watch.
 struct Feed {
@@ -153,10 +171,23 @@ impl FeedState {
 /// A watch's kind (`Kind.group`) and namespace.
 type FeedKey = (String, Option<String>);
 
+/// An object that did not become ready, as the executor found it: what
+/// [`Waiter::blockers`] explains.
+#[derive(Debug, Clone)]
+pub struct Stuck {
+    pub resource: Resource,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub failure: Failure,
+    /// Its last message.
+    pub message: String,
+}
+
 /// What is stuck and why, for the report at a timeout or failure.
 #[derive(Debug, Clone)]
 pub struct Blocker {
     pub object: String,
+    pub failure: Failure,
     pub message: String,
     pub pods: Vec<PodTrouble>,
     pub events: Vec<String>,
@@ -405,18 +436,21 @@ impl Waiter {
         }
     }
 
-    /// Waits until an object is gone (after a delete), or the deadline.
+    /// Waits until the object with `uid` is gone (after its delete), or the
+    /// deadline. One of the same name but another uid (made again by someone
+    /// else) does not count: kube-rs' `conditions::is_deleted`.
     pub async fn until_gone(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
+        uid: Option<&str>,
         deadline: Instant,
     ) -> bool {
         let feed = self.feed(resource, namespace);
         let mut changed = feed.version.subscribe();
         loop {
-            if feed.synced() && feed.get(name).is_none() {
+            if feed.synced() && gone(feed.get(name).as_ref(), uid) {
                 return true;
             }
             tokio::select! {
@@ -428,15 +462,13 @@ impl Waiter {
 
     /// What each object not ready is waiting for: its last message, its pods'
     /// troubles and recent Warning events about it or its pods.
-    pub async fn blockers(
-        &self,
-        stuck: &[(Resource, Option<String>, String, String)],
-    ) -> Vec<Blocker> {
+    pub async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker> {
         let mut events_by_ns: HashMap<String, Vec<Value>> = HashMap::new();
         let event_kind = self.cluster.resource("v1", "Event").await.ok().flatten();
         let pod_kind = self.cluster.resource("v1", "Pod").await.ok().flatten();
         let mut out = Vec::new();
-        for (resource, namespace, name, message) in stuck {
+        for s in stuck {
+            let (resource, namespace, name) = (&s.resource, &s.namespace, &s.name);
             let object = crate::kube::id(resource, namespace.as_deref(), name);
             let mut pods = Vec::new();
             if let (Some(ns), Some(pod_kind)) = (namespace, &pod_kind)
@@ -465,12 +497,23 @@ impl Waiter {
             }
             out.push(Blocker {
                 object,
-                message: message.clone(),
+                failure: s.failure,
+                message: s.message.clone(),
                 pods,
                 events,
             });
         }
         out
+    }
+}
+
+/// Whether the object with `uid` is gone, given what has its name now: no
+/// object, or another one (without a uid to compare, only no object).
+fn gone(found: Option<&Value>, uid: Option<&str>) -> bool {
+    match (found, uid) {
+        (None, _) => true,
+        (Some(object), Some(uid)) => object["metadata"]["uid"].as_str() != Some(uid),
+        (Some(_), None) => false,
     }
 }
 
@@ -517,6 +560,16 @@ fn warnings(events: &[Value], names: &[&str], workload: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_object_made_again_under_the_same_name_counts_as_gone() {
+        let old = json!({"metadata": {"name": "job", "uid": "u-1"}});
+        let new = json!({"metadata": {"name": "job", "uid": "u-2"}});
+        assert!(gone(None, Some("u-1")));
+        assert!(!gone(Some(&old), Some("u-1")), "still there");
+        assert!(gone(Some(&new), Some("u-1")), "deleted and made again");
+        assert!(!gone(Some(&new), None), "no uid: by name only");
+    }
 
     #[test]
     fn warnings_pick_the_last_ones_about_the_object_or_its_pods() {

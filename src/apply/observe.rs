@@ -10,6 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
+use super::actions::At;
+use super::keep::Keep;
 use super::prepare;
 use super::{Options, Problem};
 use crate::diff::{self, Change, Op};
@@ -65,6 +67,17 @@ pub struct Observed {
     pub inventories: Vec<Inventory>,
 }
 
+impl Target {
+    /// Where it is on the cluster, once its kind is served at `resource`.
+    pub(super) fn at<'a>(&'a self, resource: &'a Resource) -> At<'a> {
+        At {
+            resource,
+            namespace: self.body["metadata"]["namespace"].as_str(),
+            name: &self.change.name,
+        }
+    }
+}
+
 impl Observed {
     /// The changes in plan order, then prunes: what `diff` prints.
     pub fn changes(&self) -> Vec<Change> {
@@ -103,74 +116,108 @@ pub async fn observe(
     scopes: &[Scope],
     options: &Options,
 ) -> Result<Observed, Problem> {
-    let mut problems = Vec::new();
-    let selected = |m: &Manifest| scopes.contains(&m.origin.scope);
+    let wanted = wanted(manifests, plan, scopes);
+    let served = kinds_served(cluster, manifests, &wanted).await?;
+    let found = inventories(cluster, manifests, scopes).await?;
+    let mut claimed = BTreeSet::new();
+    let lookups: Vec<Lookup> = wanted
+        .iter()
+        .map(|&i| found.lookup(manifests, i, served[&i].clone(), scopes, &mut claimed))
+        .collect();
+    let targets = live_changes(cluster, manifests, lookups, options).await?;
+    let keep = Keep::on_prune(options.prune_volumes, options.prune_crds);
+    let prune = left_the_spec(found.members, &claimed, &found.inventories, &keep);
+    Ok(Observed {
+        targets,
+        prune,
+        inventories: found.inventories,
+    })
+}
 
-    // What to look at: the selected objects and their direct dependencies.
-    let mut wanted: BTreeSet<usize> = BTreeSet::new();
+/// A live object's kind (`Kind.group`), namespace and name.
+type Key = (String, Option<String>, String);
+
+/// What to look at: the selected objects and their direct dependencies.
+fn wanted(manifests: &[Manifest], plan: &Plan, scopes: &[Scope]) -> BTreeSet<usize> {
+    let mut wanted = BTreeSet::new();
     for (i, m) in manifests.iter().enumerate() {
-        if selected(m) {
+        if scopes.contains(&m.origin.scope) {
             wanted.insert(i);
             wanted.extend(plan.steps[i].after.iter().copied());
         }
     }
+    wanted
+}
 
-    // Kinds.
-    let mut resources: HashMap<usize, Option<Resource>> = HashMap::new();
-    for &i in &wanted {
+/// Where each wanted object's kind is served: `None` for a kind a CRD of
+/// this render defines; refused when the cluster lacks one.
+async fn kinds_served(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    wanted: &BTreeSet<usize>,
+) -> Result<HashMap<usize, Option<Resource>>, Problem> {
+    let mut served = HashMap::new();
+    let mut problems = Vec::new();
+    for &i in wanted {
         let m = &manifests[i];
-        match cluster.resource(m.api_version(), m.kind()).await {
-            Ok(Some(r)) => {
-                resources.insert(i, Some(r));
+        match cluster.resource(m.api_version(), m.kind()).await? {
+            Some(r) => {
+                served.insert(i, Some(r));
             }
-            Ok(None) if defined_by_crd(manifests, m) => {
-                resources.insert(i, None);
+            None if defined_by_crd(manifests, m) => {
+                served.insert(i, None);
             }
-            Ok(None) => problems.push(format!(
+            None => problems.push(format!(
                 "{}: the cluster does not serve {} in {} (is its CRD or API group installed?)",
                 m.id(),
                 m.kind(),
                 m.api_version()
             )),
-            Err(e) => return Err(Problem::Cluster(e)),
         }
     }
     if !problems.is_empty() {
         return Err(Problem::Refused(problems));
     }
+    Ok(served)
+}
 
-    // Inventories and the members they list.
-    let mut inventories = Vec::new();
-    let mut members: HashMap<(String, Option<String>, String), (Resource, Value)> = HashMap::new();
+/// The scopes' inventories and the live members they list.
+struct Found {
+    inventories: Vec<Inventory>,
+    members: HashMap<Key, (Resource, Value)>,
+    /// Namespaces of the scopes that do not exist yet (nothing to read there).
+    missing_namespaces: BTreeSet<String>,
+}
+
+/// Reads each scope's namespace, inventory parent and the members it lists.
+async fn inventories(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+) -> Result<Found, Problem> {
     let namespace_kind = cluster
         .resource("v1", "Namespace")
-        .await
-        .map_err(Problem::Cluster)?
+        .await?
         .expect("every cluster serves namespaces");
     let config_maps = cluster
         .resource("v1", inventory::PARENT_KIND)
-        .await
-        .map_err(Problem::Cluster)?
+        .await?
         .expect("every cluster serves config maps");
-    let mut missing_namespaces: BTreeSet<String> = BTreeSet::new();
+    let mut found = Found {
+        inventories: Vec::new(),
+        members: HashMap::new(),
+        missing_namespaces: BTreeSet::new(),
+    };
     for scope in scopes {
         let Some(ns) = scope_namespace(manifests, scope) else {
             continue;
         };
         let set = ApplySet::new(scope, &ns);
-        let parent = if cluster
-            .get(&namespace_kind, None, &ns)
-            .await
-            .map_err(Problem::Cluster)?
-            .is_none()
-        {
-            missing_namespaces.insert(ns.clone());
+        let parent = if cluster.get(&namespace_kind, None, &ns).await?.is_none() {
+            found.missing_namespaces.insert(ns.clone());
             None
         } else {
-            cluster
-                .get(&config_maps, Some(&ns), &set.name)
-                .await
-                .map_err(Problem::Cluster)?
+            cluster.get(&config_maps, Some(&ns), &set.name).await?
         };
         let live_kinds = parent
             .as_ref()
@@ -179,32 +226,50 @@ pub async fn observe(
         if let Some(parent) = &parent {
             let mut namespaces = inventory::namespaces(parent);
             namespaces.insert(ns.clone());
-            let found = list_members(cluster, &set, &live_kinds, &namespaces).await?;
-            for (resource, object) in found {
-                members.insert(key_of(&resource, &object), (resource, object));
+            for (resource, object) in list_members(cluster, &set, &live_kinds, &namespaces).await? {
+                found
+                    .members
+                    .insert(key_of(&resource, &object), (resource, object));
             }
         }
-        inventories.push(Inventory {
+        found.inventories.push(Inventory {
             set,
             exists: parent.is_some(),
             live_kinds,
         });
     }
+    Ok(found)
+}
 
-    // Each object: live state, body, change.
-    let set_of = |scope: &Scope| {
-        inventories
+/// One object to read: where it is served, its scope's set, and its live
+/// copy when its inventory listed it.
+struct Lookup {
+    index: usize,
+    resource: Option<Resource>,
+    set: ApplySet,
+    member: Option<Value>,
+    /// In a namespace that does not exist yet: nothing to read or dry-run.
+    in_missing_namespace: bool,
+    /// Outside the selected scopes.
+    external: bool,
+}
+
+impl Found {
+    /// What to read for manifest `index`; its key joins `claimed`.
+    fn lookup(
+        &self,
+        manifests: &[Manifest],
+        index: usize,
+        resource: Option<Resource>,
+        scopes: &[Scope],
+        claimed: &mut BTreeSet<Key>,
+    ) -> Lookup {
+        let m = &manifests[index];
+        let set = self
+            .inventories
             .iter()
-            .find(|inv| &inv.set.scope == scope)
+            .find(|inv| inv.set.scope == m.origin.scope)
             .map(|inv| inv.set.clone())
-    };
-    let mut claimed: BTreeSet<(String, Option<String>, String)> = BTreeSet::new();
-    let mut work = Vec::new();
-    for &i in &wanted {
-        let m = &manifests[i];
-        let resource = resources[&i].clone();
-        let external = !selected(m);
-        let set = set_of(&m.origin.scope)
             .unwrap_or_else(|| ApplySet::new(&m.origin.scope, m.namespace().unwrap_or("default")));
         let member = resource.as_ref().and_then(|r| {
             let key = (
@@ -213,58 +278,64 @@ pub async fn observe(
                 m.name().to_string(),
             );
             claimed.insert(key.clone());
-            members.get(&key).map(|(_, live)| live.clone())
+            self.members.get(&key).map(|(_, live)| live.clone())
         });
-        let in_missing_namespace = m
-            .namespace()
-            .is_some_and(|ns| missing_namespaces.contains(ns))
-            || (m.kind() == "Namespace" && missing_namespaces.contains(m.name()));
-        work.push((i, resource, set, member, in_missing_namespace, external));
+        let missing = &self.missing_namespaces;
+        Lookup {
+            index,
+            set,
+            member,
+            in_missing_namespace: m.namespace().is_some_and(|ns| missing.contains(ns))
+                || (m.kind() == "Namespace" && missing.contains(m.name())),
+            external: !scopes.contains(&m.origin.scope),
+            resource,
+        }
     }
-    let results: Vec<Result<Target, String>> = stream::iter(work)
-        .map(
-            |(i, resource, set, member, in_missing_namespace, external)| {
-                let m = &manifests[i];
-                async move {
-                    let live = match (&member, &resource) {
-                        (Some(live), _) => Some(live.clone()),
-                        (None, Some(r)) if !in_missing_namespace => cluster
-                            .get(r, m.namespace(), m.name())
-                            .await
-                            .map_err(|e| e.to_string())?,
-                        _ => None,
-                    };
-                    let can_dry_run = resource.is_some() && !in_missing_namespace;
-                    decide(
-                        cluster,
-                        m,
-                        i,
-                        resource,
-                        &set,
-                        live,
-                        external,
-                        can_dry_run,
-                        options,
-                    )
-                    .await
-                }
-            },
-        )
+}
+
+/// Each object's live state (from its inventory, else a get) and change,
+/// `concurrency` at once; refused when any cannot be applied.
+async fn live_changes(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    lookups: Vec<Lookup>,
+    options: &Options,
+) -> Result<Vec<Target>, Problem> {
+    let results: Vec<Result<Target, String>> = stream::iter(lookups)
+        .map(|lookup| {
+            let m = &manifests[lookup.index];
+            async move {
+                let live = match (&lookup.member, &lookup.resource) {
+                    (Some(live), _) => Some(live.clone()),
+                    (None, Some(r)) if !lookup.in_missing_namespace => cluster
+                        .get(r, m.namespace(), m.name())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    _ => None,
+                };
+                decide(cluster, m, lookup, live, options).await
+            }
+        })
         .buffered(options.concurrency.max(1))
         .collect()
         .await;
-    let mut targets = Vec::new();
-    for result in results {
-        match result {
-            Ok(target) => targets.push(target),
-            Err(problem) => problems.push(problem),
-        }
-    }
+    let (targets, problems): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     if !problems.is_empty() {
-        return Err(Problem::Refused(problems));
+        return Err(Problem::Refused(
+            problems.into_iter().filter_map(Result::err).collect(),
+        ));
     }
+    Ok(targets.into_iter().filter_map(Result::ok).collect())
+}
 
-    // Members that left the spec.
+/// The live members no rendered object claimed, each with whether it stays,
+/// in reverse plan order.
+fn left_the_spec(
+    members: HashMap<Key, (Resource, Value)>,
+    claimed: &BTreeSet<Key>,
+    inventories: &[Inventory],
+    keep: &Keep,
+) -> Vec<Prunable> {
     let mut prune: Vec<Prunable> = members
         .into_iter()
         .filter(|(key, _)| !claimed.contains(key))
@@ -274,29 +345,16 @@ pub async fn observe(
                 .find(|inv| inv.set.owns(&live))
                 .map(|inv| inv.set.scope.clone())
                 .unwrap_or(Scope::Infra);
-            let kept = match resource.api.kind.as_str() {
-                "PersistentVolumeClaim" if !options.prune_volumes => {
-                    Some("PVCs are kept unless --prune-volumes")
-                }
-                "CustomResourceDefinition" if !options.prune_crds => {
-                    Some("CRDs are kept unless --prune-crds")
-                }
-                _ => None,
-            };
             Prunable {
                 change: diff::prune(&scope, &live),
+                kept: keep.why(&resource.api.kind),
                 resource,
                 live,
-                kept,
             }
         })
         .collect();
     prune.sort_by_key(prune_order);
-    Ok(Observed {
-        targets,
-        prune,
-        inventories,
-    })
+    prune
 }
 
 /// Reverse plan order: what was applied last goes first.
@@ -399,20 +457,24 @@ fn defined_by_crd(manifests: &[Manifest], m: &Manifest) -> bool {
 }
 
 /// One object's change.
-#[allow(clippy::too_many_arguments)]
 async fn decide(
     cluster: &Cluster,
     m: &Manifest,
-    index: usize,
-    resource: Option<Resource>,
-    set: &ApplySet,
+    lookup: Lookup,
     live: Option<Value>,
-    external: bool,
-    can_dry_run: bool,
     options: &Options,
 ) -> Result<Target, String> {
+    let Lookup {
+        index,
+        resource,
+        set,
+        member: _,
+        in_missing_namespace,
+        external,
+    } = lookup;
+    let can_dry_run = resource.is_some() && !in_missing_namespace;
     let scope = &m.origin.scope;
-    let body = prepare::body(&m.object, set, live.as_ref());
+    let body = prepare::body(&m.object, &set, live.as_ref());
     let target = |change: Change| Target {
         index,
         resource: resource.clone(),
@@ -447,7 +509,7 @@ async fn decide(
         return Ok(target(diff::compare(scope, None, &after)));
     };
     let resource_ref = resource.as_ref().expect("a live object has a served kind");
-    if !prepare::owned(live_object, set) && m.kind() != "Namespace" && !options.force_conflicts {
+    if !prepare::owned(live_object, &set) && m.kind() != "Namespace" && !options.force_conflicts {
         let managers = prepare::other_managers(live_object);
         return Err(format!(
             "{} exists and is not managed by cnvrgctl{}; delete it, disable the component, or pass --force-conflicts to take it over",

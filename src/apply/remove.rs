@@ -12,12 +12,14 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::actions::{Actions, At, OnCluster};
+use super::keep::{self, Keep};
 use super::observe::{Prunable, prune_order};
 use super::{Event, Observer, Problem, Summary};
 use crate::diff;
 use crate::inventory::{self, ApplySet};
 use crate::kube::{Cluster, Propagation, Resource};
-use crate::wait::{Blocker, Waiter};
+use crate::wait::{Blocker, Failure, Waiter};
 
 /// How a scope is removed.
 #[derive(Debug, Clone, Copy)]
@@ -59,8 +61,6 @@ impl Removal {
     }
 }
 
-const KEEP_DATA: &str = "data is kept unless --delete-data";
-const KEEP_CRD: &str = "CRDs are kept unless --delete-crds";
 const KEEP_NAMESPACE: &str = "it holds kept volumes (data); --delete-data deletes it";
 const KEEP_INVENTORY: &str = "it holds the inventory of what is kept";
 
@@ -84,6 +84,7 @@ pub async fn plan_removal(
     namespaces.insert(set.namespace.clone());
     let members =
         super::list_members(cluster, set, &inventory::group_kinds(&parent), &namespaces).await?;
+    let keep = Keep::on_remove(options.delete_data, options.delete_crds);
     let mut items: Vec<Prunable> = Vec::new();
     // Claims the scope's StatefulSets made (not members, but its data).
     if let Some(claims) = cluster.resource("v1", "PersistentVolumeClaim").await? {
@@ -91,18 +92,18 @@ pub async fn plan_removal(
             let ns = sts["metadata"]["namespace"].as_str();
             for pvc in cluster.list(&claims, ns, None).await? {
                 if made_by(&pvc, sts) {
-                    items.push(item(set, &claims, pvc, options));
+                    items.push(item(set, &claims, pvc, &keep));
                 }
             }
         }
     }
     for (resource, live) in members {
-        items.push(item(set, &resource, live, options));
+        items.push(item(set, &resource, live, &keep));
     }
     // A namespace holding kept claims stays (deleting it deletes them).
     let kept_namespaces: Vec<String> = items
         .iter()
-        .filter(|p| p.kept == Some(KEEP_DATA))
+        .filter(|p| p.kept.is_some() && keep::holds_data(&p.resource.api.kind))
         .filter_map(|p| p.change.namespace.clone())
         .collect();
     for p in items.iter_mut() {
@@ -146,17 +147,12 @@ fn made_by(pvc: &Value, sts: &Value) -> bool {
         })
 }
 
-fn item(set: &ApplySet, resource: &Resource, live: Value, options: &RemoveOptions) -> Prunable {
-    let kept = match resource.api.kind.as_str() {
-        "PersistentVolumeClaim" if !options.delete_data => Some(KEEP_DATA),
-        "CustomResourceDefinition" if !options.delete_crds => Some(KEEP_CRD),
-        _ => None,
-    };
+fn item(set: &ApplySet, resource: &Resource, live: Value, keep: &Keep) -> Prunable {
     Prunable {
         change: diff::prune(&set.scope, &live),
+        kept: keep.why(&resource.api.kind),
         resource: resource.clone(),
         live,
-        kept,
     }
 }
 
@@ -170,16 +166,17 @@ pub async fn remove(
     observer: &dyn Observer,
 ) -> Result<Summary, Problem> {
     let waiter = Waiter::new(cluster.clone(), Duration::from_secs(60));
+    let actions = OnCluster {
+        cluster: &cluster,
+        waiter: &waiter,
+    };
     let deadline = Instant::now() + options.timeout;
-    let mut summary = Summary::default();
-    delete_in_order(
-        &cluster,
+    let removed = delete_in_order(
+        &actions,
         &removal.items,
         options.object_timeout,
         observer,
-        &waiter,
         deadline,
-        &mut summary,
     )
     .await?;
     if removal.parent {
@@ -196,20 +193,30 @@ pub async fn remove(
             )
             .await?;
     }
-    Ok(summary)
+    Ok(Summary {
+        pruned: removed.pruned,
+        kept: removed.kept,
+        ..Summary::default()
+    })
+}
+
+/// What [`delete_in_order`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Removed {
+    pub pruned: usize,
+    pub kept: usize,
 }
 
 /// Deletes `items` in order (kept ones are reported, not deleted), waiting
 /// for each to be gone.
-pub(super) async fn delete_in_order(
-    cluster: &Cluster,
+pub(super) async fn delete_in_order<A: Actions>(
+    actions: &A,
     items: &[Prunable],
     object_timeout: Duration,
     observer: &dyn Observer,
-    waiter: &Waiter,
     deadline: Instant,
-    summary: &mut Summary,
-) -> Result<(), Problem> {
+) -> Result<Removed, Problem> {
+    let mut removed = Removed::default();
     for p in items {
         let id = p.change.id();
         if let Some(why) = p.kept {
@@ -217,20 +224,23 @@ pub(super) async fn delete_in_order(
                 object: id,
                 why: why.to_string(),
             });
-            summary.kept += 1;
+            removed.kept += 1;
             continue;
         }
-        let namespace = p.live["metadata"]["namespace"].as_str();
-        let name = &p.change.name;
-        cluster
-            .delete(&p.resource, namespace, name, Propagation::Background)
-            .await?;
+        let at = At {
+            resource: &p.resource,
+            namespace: p.live["metadata"]["namespace"].as_str(),
+            name: &p.change.name,
+        };
+        actions.delete(at, Propagation::Background).await?;
         let until = (Instant::now() + object_timeout).min(deadline);
-        if !waiter.until_gone(&p.resource, namespace, name, until).await {
+        let uid = p.live["metadata"]["uid"].as_str();
+        if !actions.until_gone(at, uid, until).await {
             return Err(Problem::NotReady {
                 failed: vec![id.clone()],
                 blockers: vec![Blocker {
                     object: id,
+                    failure: Failure::TimedOut,
                     message: "timed out waiting for it to be deleted (finalizers?)".into(),
                     pods: Vec::new(),
                     events: Vec::new(),
@@ -239,7 +249,7 @@ pub(super) async fn delete_in_order(
             });
         }
         observer.event(Event::Pruned { object: id });
-        summary.pruned += 1;
+        removed.pruned += 1;
     }
-    Ok(())
+    Ok(removed)
 }

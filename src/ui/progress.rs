@@ -26,6 +26,7 @@ use super::mode;
 use crate::apply::{Event, Observed, Observer, Summary};
 use crate::diff::Op;
 use crate::redact::redact;
+use crate::wait::Failure;
 
 /// Prints engine events.
 pub struct Progress {
@@ -109,7 +110,7 @@ impl Progress {
     /// A message between events (an interrupt, say).
     pub fn note(&self, text: &str) {
         match &self.form {
-            Form::Json => self.json("note", None, Some(text)),
+            Form::Json => self.json("note", None, Some(text), None),
             Form::Plain => eprintln!("{}", redact(text)),
             Form::Live(live) => live.log(text),
             Form::Silent => {}
@@ -123,7 +124,13 @@ impl Progress {
         }
     }
 
-    fn json(&self, what: &str, object: Option<&str>, detail: Option<&str>) {
+    fn json(
+        &self,
+        what: &str,
+        object: Option<&str>,
+        detail: Option<&str>,
+        failure: Option<Failure>,
+    ) {
         let mut event = json!({
             "event": what,
             "elapsedMs": self.started.elapsed().as_millis() as u64,
@@ -137,14 +144,17 @@ impl Progress {
         if let Some(detail) = detail {
             event["detail"] = detail.into();
         }
+        if let Some(failure) = failure {
+            event["outcome"] = failure.as_str().into();
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", redact(&event.to_string()));
     }
 
-    /// One event in the json or plain form.
-    fn line(&self, what: &str, object: &str, detail: Option<&str>) {
+    /// One event in the json or plain form; a failure says how in JSON.
+    fn line(&self, what: &str, object: &str, detail: Option<&str>, failure: Option<Failure>) {
         match self.form {
-            Form::Json => return self.json(what, Some(object), detail),
+            Form::Json => return self.json(what, Some(object), detail, failure),
             Form::Silent => return,
             Form::Plain | Form::Live(_) => {}
         }
@@ -162,13 +172,17 @@ impl Observer for Progress {
             return live.event(event, &self.scope_of);
         }
         match event {
-            Event::Applying { object, op } => self.line(op.as_str(), &object, None),
-            Event::Waiting { object, why } => self.line("waiting", &object, Some(&why)),
-            Event::Ready { object, .. } => self.line("ready", &object, None),
+            Event::Applying { object, op } => self.line(op.as_str(), &object, None, None),
+            Event::Waiting { object, why } => self.line("waiting", &object, Some(&why), None),
+            Event::Ready { object, .. } => self.line("ready", &object, None, None),
             // The full story (log tails, events) comes with the final report.
-            Event::Failed { object, why } => self.line("failed", &object, why.lines().next()),
-            Event::Pruned { object } => self.line("pruned", &object, None),
-            Event::Kept { object, why } => self.line("kept", &object, Some(&why)),
+            Event::Failed {
+                object,
+                why,
+                failure,
+            } => self.line("failed", &object, why.lines().next(), Some(failure)),
+            Event::Pruned { object } => self.line("pruned", &object, None, None),
+            Event::Kept { object, why } => self.line("kept", &object, Some(&why), None),
         }
     }
 }
@@ -268,7 +282,7 @@ impl Live {
                 }
                 self.done(&object, scope_of);
             }
-            Event::Failed { object, why } => {
+            Event::Failed { object, why, .. } => {
                 self.log(&format!(
                     "failed   {object}: {}",
                     why.lines().next().unwrap_or_default()

@@ -360,7 +360,34 @@ fn removed_pool_is_pruned_and_volumes_are_kept() {
 }
 
 #[test]
-fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
+fn a_pruned_object_made_again_by_someone_else_counts_as_deleted() {
+    let env = Env::new(SPEC);
+    env.install();
+    let uid = |d: Value| d["metadata"]["uid"].as_str().unwrap().to_string();
+    let old = uid(env.deployment("research", "research-agent-gpu").unwrap());
+    env.server
+        .recreate_when_deleted(Target::kind("Deployment").named("research-agent-gpu"));
+    env.write_spec(&SPEC.replace("          - {name: gpu, replicas: 1}\n", ""));
+    let out = env
+        .apply(&["--object-timeout", "20s"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr_of(&out).contains("pruned   Deployment/research/research-agent-gpu"),
+        "{}",
+        stderr_of(&out)
+    );
+    let again = env
+        .deployment("research", "research-agent-gpu")
+        .expect("made again by someone else");
+    assert_ne!(uid(again), old);
+}
+
+/// Infra installed; the tenant's Orion server will never be ready (its
+/// image cannot be pulled).
+fn orion_never_ready() -> Env {
     let env = Env::new(SPEC);
     env.cnvrgctl(&["install", "infra", "--yes"])
         .assert()
@@ -369,6 +396,12 @@ fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
         Target::kind("Deployment").named("research-orion-server"),
         Behavior::NeverReady(PodTrouble::ImagePullBackOff),
     );
+    env
+}
+
+#[test]
+fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
+    let env = orion_never_ready();
     let out = env
         .apply(&["--object-timeout", "3s", "--failure-grace", "10m"])
         .assert()
@@ -387,6 +420,44 @@ fn never_ready_deployment_times_out_naming_the_pod_and_reason() {
     assert!(
         env.deployment("research", "research-agent-default")
             .is_none()
+    );
+}
+
+#[test]
+fn a_json_failed_event_says_it_timed_out() {
+    let env = orion_never_ready();
+    let out = env
+        .apply(&[
+            "-o",
+            "json",
+            "--object-timeout",
+            "2s",
+            "--failure-grace",
+            "10m",
+        ])
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let failed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0]["object"],
+        "Deployment/research/research-orion-server"
+    );
+    assert_eq!(failed[0]["outcome"], "timed-out");
+    assert_eq!(failed[0]["scope"], "tenant.research");
+    assert!(
+        failed[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("timed out: "),
+        "{}",
+        failed[0]
     );
 }
 

@@ -52,7 +52,7 @@ impl Target {
         self
     }
 
-    fn matches(&self, kind: &str, ns: &str, name: &str) -> bool {
+    pub(crate) fn matches(&self, kind: &str, ns: &str, name: &str) -> bool {
         self.kind == kind
             && self.namespace.as_deref().is_none_or(|n| n == ns)
             && self

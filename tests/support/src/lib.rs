@@ -316,6 +316,12 @@ impl TestServer {
         self.state().stuck_namespaces.insert(namespace.to_string());
     }
 
+    /// Someone else (an operator, say) makes a matching object again as soon
+    /// as it is gone: same name and spec, a new uid, none of its labels.
+    pub fn recreate_when_deleted(&self, target: Target) {
+        self.state().recreated.push(target);
+    }
+
     /// Lets a stuck namespace finish terminating.
     pub fn unstick_namespace(&self, namespace: &str) {
         self.state().stuck_namespaces.remove(namespace);

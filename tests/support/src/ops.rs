@@ -69,6 +69,8 @@ pub struct State {
     /// Container log lines per pod (namespace, name) and container.
     pub logs: HashMap<(String, String), Vec<(String, Vec<String>)>>,
     pub stuck_namespaces: HashSet<String>,
+    /// Objects someone else makes again as soon as they are gone.
+    pub recreated: Vec<Target>,
     /// Controller bookkeeping: when a (uid, generation) was first observed.
     pub observed: HashMap<(String, i64), Instant>,
     ip_seq: u32,
@@ -147,6 +149,7 @@ impl State {
             writes: vec![],
             logs: HashMap::new(),
             stuck_namespaces: HashSet::new(),
+            recreated: vec![],
             observed: HashMap::new(),
             ip_seq: 10,
         }
@@ -730,6 +733,19 @@ impl State {
     }
 
     fn after_removal(&mut self, def: &ResourceDef, gone: &Value) {
+        let (ns, name) = (ns_of(gone), name_of(gone));
+        if self
+            .recreated
+            .iter()
+            .any(|t| t.matches(&def.kind, ns, name))
+        {
+            // Same name and spec, a new uid, none of the old labels.
+            let again = json!({
+                "apiVersion": def.api_version(), "kind": def.kind,
+                "metadata": {"name": name, "namespace": ns}, "spec": gone["spec"],
+            });
+            let _ = self.create(def, ns, again, &Ctx::client("someone-else"));
+        }
         if def.kind == "CustomResourceDefinition" && def.crd.is_none() {
             let crd = name_of(gone).to_string();
             for gr in self.registry.unregister_crd(&crd) {
