@@ -8,11 +8,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cnvrgctl::apply::{self, Event, Observer, Options};
-use cnvrgctl::kube::Cluster;
-use cnvrgctl::manifest::{Manifest, Scope};
-use cnvrgctl::plan::Plan;
-use cnvrgctl::render::{SecretInputs, Templates};
+use cnvrgctl::engine::apply::{self, Event, Observer, Options};
+use cnvrgctl::engine::kube::Cluster;
+use cnvrgctl::pipeline::manifest::{Manifest, Scope};
+use cnvrgctl::pipeline::plan::Plan;
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use testserver::{Fault, FaultKind, FaultTarget, TestServer};
 
@@ -40,16 +40,16 @@ struct Input {
 }
 
 fn input(tenants: usize) -> Input {
-    let spec = cnvrgctl::spec::load_from(
+    let spec = cnvrgctl::pipeline::spec::load_from(
         Path::new("bench/cluster.yaml"),
         cluster_with(tenants),
         vec![],
     )
     .expect("bench spec loads");
     let manifests =
-        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
             .expect("renders");
-    let plan = cnvrgctl::plan::build(&manifests).expect("plans");
+    let plan = cnvrgctl::pipeline::plan::build(&manifests).expect("plans");
     let scopes = std::iter::once(Scope::Infra)
         .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
         .collect();

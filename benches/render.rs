@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cnvrgctl::render::{SecretInputs, Templates};
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 struct Counting;
@@ -46,10 +46,15 @@ fn cluster_with(tenants: usize) -> String {
 
 /// Everything `cnvrgctl render` does short of printing; returns the object count.
 fn run(text: &str, templates: &Templates) -> usize {
-    let spec = cnvrgctl::spec::load_from(Path::new("bench/cluster.yaml"), text.to_string(), vec![])
-        .expect("bench spec loads");
-    let ms = cnvrgctl::render::render(&spec, templates, &SecretInputs::default()).expect("renders");
-    cnvrgctl::validate::validate(&ms).expect("validates");
+    let spec = cnvrgctl::pipeline::spec::load_from(
+        Path::new("bench/cluster.yaml"),
+        text.to_string(),
+        vec![],
+    )
+    .expect("bench spec loads");
+    let ms = cnvrgctl::pipeline::render::render(&spec, templates, &SecretInputs::default())
+        .expect("renders");
+    cnvrgctl::pipeline::validate::validate(&ms).expect("validates");
     ms.len()
 }
 

@@ -1,29 +1,18 @@
 //! cnvrgctl: one declarative spec → a converged MLOps platform on Kubernetes.
 //!
-//! The stages, each a module: [`spec`] (parse, default, check), [`render`]
-//! (templates → objects), [`validate`] (objects against the Kubernetes schemas)
-//! and [`output`] (multi-document YAML or a GitOps directory). Everything here
-//! runs without a cluster.
+//! Three parts, one folder each:
+//! - [`pipeline`]: spec → rendered, validated, ordered objects; pure, and
+//!   it runs without a cluster (`render`, `validate` and `rbac` need nothing
+//!   else);
+//! - [`engine`]: those objects against a cluster: diff, apply in plan order,
+//!   wait for readiness, prune, status and port-forward; only `engine::kube`
+//!   speaks HTTP;
+//! - [`front`]: the command line, the commands that join the two, and the
+//!   terminal.
+//!
+//! Dependencies point one way: the front end uses the engine and the
+//! pipeline, the engine uses the pipeline, and the pipeline uses neither.
 
-pub mod apply;
-pub mod cli;
-pub mod commands;
-pub mod diff;
-pub mod error;
-pub mod forward;
-pub mod images;
-pub mod inventory;
-pub mod kube;
-pub mod manifest;
-pub mod output;
-pub mod plan;
-pub mod rbac;
-pub mod readiness;
-pub mod redact;
-pub mod render;
-pub mod spec;
-pub mod status;
-pub mod ui;
-pub mod validate;
-pub mod wait;
-pub mod yaml;
+pub mod engine;
+pub mod front;
+pub mod pipeline;

@@ -7,13 +7,13 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
             "cnvrgctl panicked (a bug; please report it): {}",
-            cnvrgctl::redact::redact(&info.to_string())
+            cnvrgctl::pipeline::redact::redact(&info.to_string())
         );
     }));
-    let cli = cnvrgctl::cli::Cli::parse();
-    let printer = cnvrgctl::ui::Printer::new(cli.global.looks());
-    if let Err(err) = cnvrgctl::commands::run(cli, &printer) {
-        if !matches!(err, cnvrgctl::error::Error::Changes) {
+    let cli = cnvrgctl::front::cli::Cli::parse();
+    let printer = cnvrgctl::front::ui::Printer::new(cli.global.looks());
+    if let Err(err) = cnvrgctl::front::commands::run(cli, &printer) {
+        if !matches!(err, cnvrgctl::front::error::Error::Changes) {
             printer.error(&err.to_string());
         }
         std::process::exit(err.exit_code());

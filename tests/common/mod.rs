@@ -4,9 +4,9 @@ pub mod cluster;
 
 use std::path::{Path, PathBuf};
 
-use cnvrgctl::manifest::Manifest;
-use cnvrgctl::render::{SecretInputs, Templates};
-use cnvrgctl::spec::{Spec, SpecError};
+use cnvrgctl::pipeline::manifest::Manifest;
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
+use cnvrgctl::pipeline::spec::{Spec, SpecError};
 
 /// The repository root (where `examples/` lives).
 pub fn root() -> PathBuf {
@@ -28,16 +28,20 @@ pub fn load_texts(cluster: &str, tenants: &[(&str, &str)]) -> Result<Spec, SpecE
         .iter()
         .map(|(name, text)| (Path::new("spec/tenants").join(name), text.to_string()))
         .collect();
-    cnvrgctl::spec::load_from(Path::new("spec/cluster.yaml"), cluster.to_string(), tenants)
+    cnvrgctl::pipeline::spec::load_from(
+        Path::new("spec/cluster.yaml"),
+        cluster.to_string(),
+        tenants,
+    )
 }
 
 /// Loads, renders and validates an example with the built-in templates.
 pub fn render_example(name: &str) -> (Spec, Vec<Manifest>) {
-    let spec = cnvrgctl::spec::load(&example(name)).expect("example spec loads");
+    let spec = cnvrgctl::pipeline::spec::load(&example(name)).expect("example spec loads");
     let manifests =
-        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
             .expect("example renders");
-    cnvrgctl::validate::validate(&manifests).expect("example validates");
+    cnvrgctl::pipeline::validate::validate(&manifests).expect("example validates");
     (spec, manifests)
 }
 
@@ -54,7 +58,7 @@ pub fn workspace_cluster(extra: &str) -> String {
 pub fn render_overlaid(
     name: &str,
     files: &[(&str, &str)],
-) -> Result<Vec<Manifest>, cnvrgctl::render::RenderError> {
+) -> Result<Vec<Manifest>, cnvrgctl::pipeline::render::RenderError> {
     let dir = tempfile::tempdir().unwrap();
     for (template, source) in files {
         let path = dir.path().join(template);
@@ -62,6 +66,6 @@ pub fn render_overlaid(
         std::fs::write(&path, source).unwrap();
     }
     let templates = Templates::with_overlay(dir.path()).unwrap();
-    let spec = cnvrgctl::spec::load(&example(name)).unwrap();
-    cnvrgctl::render::render(&spec, &templates, &SecretInputs::default())
+    let spec = cnvrgctl::pipeline::spec::load(&example(name)).unwrap();
+    cnvrgctl::pipeline::render::render(&spec, &templates, &SecretInputs::default())
 }

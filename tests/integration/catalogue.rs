@@ -4,9 +4,9 @@
 //! type and the sizes of each profile are golden; requests never exceed limits;
 //! nothing escapes the image hub; the cnvrg tenant is complete.
 
-use cnvrgctl::manifest::Manifest;
-use cnvrgctl::render::{SecretInputs, Templates};
-use cnvrgctl::spec::Quantity;
+use cnvrgctl::pipeline::manifest::Manifest;
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
+use cnvrgctl::pipeline::spec::Quantity;
 use serde_json::Value;
 
 use crate::common::{EXAMPLES, load_texts, render_example};
@@ -80,10 +80,11 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
 
 fn render(text: &str) -> Vec<Manifest> {
     let spec = load_texts(text, &[]).expect("spec loads");
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
-        .expect("renders");
-    cnvrgctl::validate::validate(&ms).expect("validates");
-    cnvrgctl::plan::build(&ms).expect("plans");
+    let ms =
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .expect("renders");
+    cnvrgctl::pipeline::validate::validate(&ms).expect("validates");
+    cnvrgctl::pipeline::plan::build(&ms).expect("plans");
     ms
 }
 
@@ -210,7 +211,9 @@ fn ingress_view(ms: &[Manifest]) -> String {
             continue;
         }
         if m.origin.component == "ingress" {
-            out.push_str(&cnvrgctl::output::yaml_stream(std::slice::from_ref(m)));
+            out.push_str(&cnvrgctl::pipeline::output::yaml_stream(
+                std::slice::from_ref(m),
+            ));
         } else if m.kind() == "Service" {
             let t = m.object["spec"]["type"].as_str().unwrap_or("ClusterIP");
             out.push_str(&format!("# Service/{} type {t}\n", m.name()));
@@ -353,7 +356,7 @@ fn the_image_hub_rewrites_every_image_of_the_catalogue() {
             "{image} escaped the hub"
         );
     }
-    for (_, reference) in cnvrgctl::images::IMAGES {
+    for (_, reference) in cnvrgctl::pipeline::images::IMAGES {
         let registry = reference.split('/').next().unwrap();
         assert!(
             !text.contains(&format!("{registry}/")),
@@ -365,7 +368,7 @@ fn the_image_hub_rewrites_every_image_of_the_catalogue() {
 #[test]
 fn no_storage_class_unless_the_spec_names_one() {
     for (name, ms) in matrix() {
-        let text = cnvrgctl::output::yaml_stream(&ms);
+        let text = cnvrgctl::pipeline::output::yaml_stream(&ms);
         for line in text.lines().filter(|l| l.contains("storageClassName:")) {
             let value = line.split(':').nth(1).unwrap().trim();
             assert!(
@@ -378,7 +381,7 @@ fn no_storage_class_unless_the_spec_names_one() {
 
 #[test]
 fn every_custom_resource_has_its_crd_in_the_render_or_is_a_prerequisite() {
-    use cnvrgctl::validate::PREREQUISITES;
+    use cnvrgctl::pipeline::validate::PREREQUISITES;
     for (name, ms) in matrix() {
         let crds: Vec<(String, String)> = ms
             .iter()
@@ -414,7 +417,7 @@ fn every_custom_resource_has_its_crd_in_the_render_or_is_a_prerequisite() {
 /// returns the validation error.
 fn invalid_with(template: &str, source: &str) -> String {
     let ms = crate::common::render_overlaid("multi-tenant", &[(template, source)]).unwrap();
-    cnvrgctl::validate::validate(&ms)
+    cnvrgctl::pipeline::validate::validate(&ms)
         .expect_err("should be invalid")
         .to_string()
 }

@@ -221,7 +221,7 @@ fn closed_stdout_is_not_an_error() {
 fn rbac_grants_every_rendered_kind_and_is_valid_rbac() {
     for name in EXAMPLES {
         let (_, manifests) = crate::common::render_example(name);
-        let role = cnvrgctl::rbac::cluster_role(&manifests);
+        let role = cnvrgctl::pipeline::rbac::cluster_role(&manifests);
         let typed: k8s_openapi::api::rbac::v1::ClusterRole =
             serde_json::from_value(role.clone()).expect("a valid ClusterRole");
         let rules = typed.rules.unwrap_or_default();
@@ -235,7 +235,7 @@ fn rbac_grants_every_rendered_kind_and_is_valid_rbac() {
                     && r.resources
                         .as_deref()
                         .unwrap_or_default()
-                        .contains(&cnvrgctl::rbac::plural(m, &manifests))
+                        .contains(&cnvrgctl::pipeline::rbac::plural(m, &manifests))
             });
             assert!(granted, "{name}: nothing lets cnvrgctl apply {}", m.id());
         }

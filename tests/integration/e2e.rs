@@ -72,7 +72,7 @@ fn e2e_examples_pass_server_side_strict_validation() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("kubectl is installed");
-            let text = cnvrgctl::output::yaml_stream(&objects);
+            let text = cnvrgctl::pipeline::output::yaml_stream(&objects);
             child
                 .stdin
                 .take()

@@ -5,7 +5,7 @@
 //! exit codes and messages.
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use cnvrgctl::render::{SecretInputs, Templates};
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 use testserver::{
@@ -177,10 +177,11 @@ fn custom_resources_wait_until_discovery_serves_their_kind() {
 fn rerun_writes_nothing_and_diff_is_clean() {
     let env = Env::new(SPEC);
     env.install();
-    let spec = cnvrgctl::spec::load(&env.spec()).unwrap();
-    let objects = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
-        .unwrap()
-        .len();
+    let spec = cnvrgctl::pipeline::spec::load(&env.spec()).unwrap();
+    let objects =
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .unwrap()
+            .len();
     env.server.clear_log();
 
     env.apply(&["-v"])

@@ -24,7 +24,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Value, json};
 
-use cnvrgctl::render::{SecretInputs, Templates};
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
 
 /// Longest one generated case may take.
 const CASE_LIMIT: Duration = Duration::from_secs(20);
@@ -292,9 +292,9 @@ proptest! {
         }
         let texts = (cluster.clone(), tenants.clone());
         let result = within(move || {
-            let spec = cnvrgctl::spec::load_from(Path::new("spec/cluster.yaml"), texts.0, texts.1)
+            let spec = cnvrgctl::pipeline::spec::load_from(Path::new("spec/cluster.yaml"), texts.0, texts.1)
                 .map_err(|e| e.to_string())?;
-            cnvrgctl::yaml::to_string(&spec);
+            cnvrgctl::pipeline::yaml::to_string(&spec);
             // What loads goes on through the other stages; their errors are
             // not spec errors, so only their text is checked.
             Ok::<_, String>(render_all(&spec).err())
@@ -327,7 +327,7 @@ proptest! {
             std::fs::write(dir.path().join("tenants").join(path.file_name().unwrap()), text).unwrap();
         }
         let path = file.clone();
-        let result = within(move || cnvrgctl::spec::load(&path).map(|_| ()).map_err(|e| e.to_string()));
+        let result = within(move || cnvrgctl::pipeline::spec::load(&path).map(|_| ()).map_err(|e| e.to_string()));
         if let Err(text) = result {
             check_error_text(&text, &[&file.display().to_string()])?;
         }
@@ -335,12 +335,12 @@ proptest! {
 }
 
 /// Render, validate and plan: the number of objects, or the first error's text.
-fn render_all(spec: &cnvrgctl::spec::Spec) -> Result<usize, String> {
+fn render_all(spec: &cnvrgctl::pipeline::spec::Spec) -> Result<usize, String> {
     let manifests =
-        cnvrgctl::render::render(spec, &Templates::built_in(), &SecretInputs::default())
+        cnvrgctl::pipeline::render::render(spec, &Templates::built_in(), &SecretInputs::default())
             .map_err(|e| e.to_string())?;
-    cnvrgctl::validate::validate(&manifests).map_err(|e| e.to_string())?;
-    cnvrgctl::plan::build(&manifests).map_err(|e| e.to_string())?;
+    cnvrgctl::pipeline::validate::validate(&manifests).map_err(|e| e.to_string())?;
+    cnvrgctl::pipeline::plan::build(&manifests).map_err(|e| e.to_string())?;
     Ok(manifests.len())
 }
 
@@ -492,9 +492,9 @@ proptest! {
     /// without a panic, and any error on the way renders to text.
     #[test]
     fn generated_specs_render_validate_and_plan_without_panic(value in spec_value()) {
-        let text = cnvrgctl::yaml::to_string(&value);
+        let text = cnvrgctl::pipeline::yaml::to_string(&value);
         let outcome = within(move || -> Result<Option<usize>, String> {
-            let spec = match cnvrgctl::spec::load_from(
+            let spec = match cnvrgctl::pipeline::spec::load_from(
                 Path::new("spec/cluster.yaml"),
                 text,
                 Vec::new(),

@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cnvrgctl::manifest::{Manifest, Scope};
-use cnvrgctl::render::{SecretInputs, Templates};
+use cnvrgctl::pipeline::manifest::{Manifest, Scope};
+use cnvrgctl::pipeline::render::{SecretInputs, Templates};
 use serde_json::Value;
 
 use crate::common::load_texts;
@@ -66,9 +66,10 @@ spec:
 
 fn render(text: &str) -> Vec<Manifest> {
     let spec = load_texts(text, &[]).expect("spec loads");
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
-        .expect("renders");
-    cnvrgctl::validate::validate(&ms).expect("validates");
+    let ms =
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .expect("renders");
+    cnvrgctl::pipeline::validate::validate(&ms).expect("validates");
     ms
 }
 
@@ -981,10 +982,12 @@ fn an_impossible_quota_in_a_profile_override_fails_before_anything_is_applied() 
     let dir = with_tight_profile(
         "      requests: {cpu: 300m, memory: 8Gi}\n      limits: {cpu: \"16\", memory: 24Gi}\n      storage: 50Gi\n      persistentVolumeClaims: 10\n      pods: 4\n      containerDefaults:\n        requests: {cpu: 100m, memory: 128Mi}\n        limits: {cpu: 500m, memory: 512Mi}\n",
     );
-    let spec = cnvrgctl::spec::load(&dir.path().join("cluster.yaml")).expect("the spec loads");
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
-        .expect("renders");
-    let err = cnvrgctl::validate::validate(&ms).expect_err("the quota is too small");
+    let spec =
+        cnvrgctl::pipeline::spec::load(&dir.path().join("cluster.yaml")).expect("the spec loads");
+    let ms =
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .expect("renders");
+    let err = cnvrgctl::pipeline::validate::validate(&ms).expect_err("the quota is too small");
     insta::assert_snapshot!(err.to_string());
 
     // `apply` stops there, exit 2, before it reads a kubeconfig.
@@ -1014,7 +1017,7 @@ fn a_limit_range_default_above_its_limit_is_a_spec_error_in_the_profile() {
     let dir = with_tight_profile(
         "      requests: {cpu: \"4\", memory: 8Gi}\n      limits: {cpu: \"16\", memory: 24Gi}\n      storage: 50Gi\n      persistentVolumeClaims: 10\n      pods: 30\n      containerDefaults:\n        requests: {cpu: \"2\", memory: 128Mi}\n        limits: {cpu: 500m, memory: 512Mi}\n",
     );
-    let err = cnvrgctl::spec::load(&dir.path().join("cluster.yaml"))
+    let err = cnvrgctl::pipeline::spec::load(&dir.path().join("cluster.yaml"))
         .expect_err("the default request is above the default limit")
         .to_string();
     let err = err.replace(&dir.path().display().to_string(), "<spec dir>");

@@ -3,27 +3,27 @@
 
 use std::collections::BTreeSet;
 
-use cnvrgctl::manifest::Manifest;
-use cnvrgctl::plan::{Plan, Stage};
+use cnvrgctl::pipeline::manifest::Manifest;
+use cnvrgctl::pipeline::plan::{Plan, Stage};
 
 use crate::common::{self, render_example};
 
 fn plan_of(name: &str) -> (Vec<Manifest>, Plan) {
     let (_, ms) = render_example(name);
-    let plan = cnvrgctl::plan::build(&ms).expect("plans");
+    let plan = cnvrgctl::pipeline::plan::build(&ms).expect("plans");
     (ms, plan)
 }
 
 #[test]
 fn tree_of_the_multi_tenant_example() {
     let (ms, plan) = plan_of("multi-tenant");
-    insta::assert_snapshot!(cnvrgctl::plan::print(&ms, &plan, None));
+    insta::assert_snapshot!(cnvrgctl::pipeline::plan::print(&ms, &plan, None));
 }
 
 #[test]
 fn tree_of_the_single_namespace_example() {
     let (ms, plan) = plan_of("single-namespace");
-    insta::assert_snapshot!(cnvrgctl::plan::print(&ms, &plan, None));
+    insta::assert_snapshot!(cnvrgctl::pipeline::plan::print(&ms, &plan, None));
 }
 
 fn index(ms: &[Manifest], kind: &str, ns: Option<&str>, name: &str) -> usize {
@@ -136,7 +136,7 @@ fn stages_follow_design_order() {
 /// The plan error of the workspace example with `files` overlaid.
 fn plan_error(files: &[(&str, &str)]) -> String {
     let ms = common::render_overlaid("workspace", files).unwrap();
-    cnvrgctl::plan::build(&ms)
+    cnvrgctl::pipeline::plan::build(&ms)
         .expect_err("plan fails")
         .to_string()
 }

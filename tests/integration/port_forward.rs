@@ -366,8 +366,9 @@ fn every_component_names_a_service_port_the_templates_render() {
     let (spec, manifests) = crate::common::render_example("multi-tenant");
     let mut checked = 0;
     for tenant in &spec.tenants {
-        for component in cnvrgctl::forward::COMPONENT_NAMES {
-            let Ok(wanted) = cnvrgctl::forward::service_port(component, &tenant.name, tenant.kind)
+        for component in cnvrgctl::engine::forward::COMPONENT_NAMES {
+            let Ok(wanted) =
+                cnvrgctl::engine::forward::service_port(component, &tenant.name, tenant.kind)
             else {
                 continue;
             };
@@ -381,7 +382,7 @@ fn every_component_names_a_service_port_the_templates_render() {
                 .unwrap_or_else(|| panic!("{}: no Service {}", tenant.name, wanted.service))
                 .object;
             assert!(
-                cnvrgctl::forward::target_port(service, wanted.port).is_ok(),
+                cnvrgctl::engine::forward::target_port(service, wanted.port).is_ok(),
                 "{}: Service {} has no port {}",
                 tenant.name,
                 wanted.service,

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use cnvrgctl::manifest::{Manifest, keys};
-use cnvrgctl::render::{GENERATED, SecretInputs, Templates};
+use cnvrgctl::pipeline::manifest::{Manifest, keys};
+use cnvrgctl::pipeline::render::{GENERATED, SecretInputs, Templates};
 
 use crate::common::{self, EXAMPLES, load_texts, render_example, workspace_cluster};
 
 fn stream(name: &str) -> String {
-    cnvrgctl::output::yaml_stream(&render_example(name).1)
+    cnvrgctl::pipeline::output::yaml_stream(&render_example(name).1)
 }
 
 #[test]
@@ -29,8 +29,8 @@ fn golden_workspace() {
 
 #[test]
 fn golden_effective_spec_of_the_workspace_example() {
-    let spec = cnvrgctl::spec::load(&common::example("workspace")).unwrap();
-    insta::assert_snapshot!(cnvrgctl::yaml::to_string(&spec));
+    let spec = cnvrgctl::pipeline::spec::load(&common::example("workspace")).unwrap();
+    insta::assert_snapshot!(cnvrgctl::pipeline::yaml::to_string(&spec));
 }
 
 #[test]
@@ -200,8 +200,9 @@ fn registry_password_never_reaches_render_output() {
     ));
     let spec = load_texts(&text, &[]).unwrap();
     let ms =
-        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
-    let out = cnvrgctl::output::yaml_stream(&ms);
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .unwrap();
+    let out = cnvrgctl::pipeline::output::yaml_stream(&ms);
     assert!(!out.contains("s3cr3t-registry-pw"));
     let pull = find(&ms, "Secret", "cnvrg-registry");
     assert_eq!(pull.object["type"], "kubernetes.io/dockerconfigjson");
@@ -216,7 +217,7 @@ fn registry_password_never_reaches_render_output() {
     let secrets = SecretInputs {
         registry_password: Some("s3cr3t-registry-pw".into()),
     };
-    let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), &secrets).unwrap();
+    let ms = cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &secrets).unwrap();
     let pull = find(&ms, "Secret", "cnvrg-registry");
     assert!(
         pull.object["stringData"][".dockerconfigjson"]
@@ -231,7 +232,8 @@ fn image_hub_rewrites_every_image() {
     let text = workspace_cluster("  imageHub: registry.local/cnvrg\n");
     let spec = load_texts(&text, &[]).unwrap();
     let ms =
-        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .unwrap();
     let out = serde_json::to_string(&ms.iter().map(|m| &m.object).collect::<Vec<_>>()).unwrap();
     let images: Vec<&str> = out
         .split("\"image\":\"")
@@ -250,7 +252,7 @@ fn image_hub_rewrites_every_image() {
 #[test]
 fn no_template_hard_codes_a_storage_class() {
     let (_, ms) = render_example("workspace");
-    let out = cnvrgctl::output::yaml_stream(&ms);
+    let out = cnvrgctl::pipeline::output::yaml_stream(&ms);
     assert!(
         !out.contains("storageClassName"),
         "no storageClassName unless the spec sets one"
@@ -258,7 +260,8 @@ fn no_template_hard_codes_a_storage_class() {
     let text = workspace_cluster("  storageClass: fast-ssd\n");
     let spec = load_texts(&text, &[]).unwrap();
     let ms =
-        cnvrgctl::render::render(&spec, &Templates::built_in(), &SecretInputs::default()).unwrap();
+        cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), &SecretInputs::default())
+            .unwrap();
     let sts = find(&ms, "StatefulSet", "research-postgres");
     assert_eq!(
         sts.object["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"],
@@ -279,7 +282,7 @@ fn output_order_is_scope_then_kind_rank() {
             scopes.push(s);
             last = (scopes.len(), 0);
         }
-        let rank = cnvrgctl::manifest::kind_rank(m.kind());
+        let rank = cnvrgctl::pipeline::manifest::kind_rank(m.kind());
         assert!(rank >= last.1, "{} out of kind order", m.id());
         last.1 = rank;
     }
@@ -293,7 +296,7 @@ fn output_order_is_scope_then_kind_rank() {
 fn render_with(template: &str, source: &str) -> String {
     match common::render_overlaid("workspace", &[(template, source)]) {
         Err(e) => e.to_string(),
-        Ok(ms) => match cnvrgctl::validate::validate(&ms) {
+        Ok(ms) => match cnvrgctl::pipeline::validate::validate(&ms) {
             Err(e) => e.to_string(),
             Ok(()) => panic!("{template} should have failed"),
         },
@@ -343,8 +346,9 @@ fn an_object_rendered_twice_is_an_error() {
     std::fs::create_dir_all(dir.path().join("tenant")).unwrap();
     std::fs::write(dir.path().join("tenant/extra.yaml.j2"), src).unwrap();
     let templates = Templates::with_overlay(dir.path()).unwrap();
-    let spec = cnvrgctl::spec::load(&common::example("multi-tenant")).unwrap();
-    let err = cnvrgctl::render::render(&spec, &templates, &SecretInputs::default()).unwrap_err();
+    let spec = cnvrgctl::pipeline::spec::load(&common::example("multi-tenant")).unwrap();
+    let err = cnvrgctl::pipeline::render::render(&spec, &templates, &SecretInputs::default())
+        .unwrap_err();
     insta::assert_snapshot!(err.to_string());
 }
 
@@ -360,7 +364,7 @@ fn templates_overlay_reports_a_missing_directory() {
 #[test]
 fn out_dir_has_one_file_per_scope_and_component_with_kustomizations() {
     let (_, ms) = render_example("multi-tenant");
-    let files = cnvrgctl::output::dir_files(&ms);
+    let files = cnvrgctl::pipeline::output::dir_files(&ms);
     let names: Vec<String> = files.keys().map(|p| p.display().to_string()).collect();
     insta::assert_snapshot!(names.join("\n"));
     insta::assert_snapshot!(
@@ -371,7 +375,7 @@ fn out_dir_has_one_file_per_scope_and_component_with_kustomizations() {
 
 fn checksum_of(ms: &[Manifest], kind: &str, name: &str) -> Option<String> {
     find(ms, kind, name).object["spec"]["template"]["metadata"]["annotations"]
-        [cnvrgctl::render::CONFIG_CHECKSUM]
+        [cnvrgctl::pipeline::render::CONFIG_CHECKSUM]
         .as_str()
         .map(str::to_string)
 }
@@ -397,8 +401,8 @@ fn a_config_change_changes_the_checksum_of_the_pods_that_read_it() {
             .replace("stringData:\n", "stringData:\n  sslmode: \"disable\"\n");
     std::fs::create_dir_all(dir.path().join("workspace")).unwrap();
     std::fs::write(dir.path().join("workspace/postgres.yaml.j2"), source).unwrap();
-    let spec = cnvrgctl::spec::load(&common::example("workspace")).unwrap();
-    let after = cnvrgctl::render::render(
+    let spec = cnvrgctl::pipeline::spec::load(&common::example("workspace")).unwrap();
+    let after = cnvrgctl::pipeline::render::render(
         &spec,
         &Templates::with_overlay(dir.path()).unwrap(),
         &SecretInputs::default(),
@@ -416,7 +420,8 @@ fn filling_in_a_registry_password_does_not_change_any_checksum() {
         workspace_cluster("  registry:\n    user: acme\n    passwordEnv: UNUSED_IN_THIS_TEST\n");
     let spec = load_texts(&text, &[]).unwrap();
     let sums = |secrets: &SecretInputs| {
-        let ms = cnvrgctl::render::render(&spec, &Templates::built_in(), secrets).unwrap();
+        let ms =
+            cnvrgctl::pipeline::render::render(&spec, &Templates::built_in(), secrets).unwrap();
         ["research-orion-server", "research-agent-default"]
             .map(|n| checksum_of(&ms, "Deployment", n))
     };

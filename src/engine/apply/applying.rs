@@ -1,0 +1,136 @@
+//! kapp's "applying changes": the write of one object whose turn has come.
+//! Its kind is resolved (discovery lags a CRD this run just established), the
+//! scope's inventory parent goes first ([`super::parents`]), a Job whose pod
+//! template changed is deleted and gone before it is made again, then the
+//! server-side apply, with at most `concurrency` writes in flight. Unchanged
+//! objects are not written. It does not wait for readiness
+//! ([`super::waiting`]); a stop cuts short what comes before a write and the
+//! wait for a deletion, never a write.
+
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use super::actions::Actions;
+use super::ended::Ended;
+use super::observe::Target;
+use super::parents::Parents;
+use super::stop::Stop;
+use super::{Event, Observer, Options, describe};
+use crate::engine::diff::Op;
+use crate::engine::kube::{Propagation, Resource};
+
+/// An object written (or left as it was), ready to be waited on.
+pub(super) struct Applied {
+    pub resource: Resource,
+    /// A write was sent.
+    pub written: bool,
+}
+
+/// The write stage, shared by every object of the run.
+pub(super) struct Applying<'a, A> {
+    pub actions: &'a A,
+    pub parents: &'a Parents<'a, A>,
+    pub options: &'a Options,
+    pub observer: &'a dyn Observer,
+    pub stop: &'a Stop,
+    pub writes: Semaphore,
+    /// The end of the run's time.
+    pub deadline: Instant,
+}
+
+impl<A: Actions> Applying<'_, A> {
+    /// Writes the target if it changed (or its applied-hash is stale).
+    pub(super) async fn apply(&self, target: &Target) -> Result<Applied, Ended> {
+        let resource = match &target.resource {
+            Some(r) => r.clone(),
+            None => match self.stop.unless_stopped(self.discover(target)).await {
+                Some(found) => found?,
+                None => return Err(Ended::NotStarted),
+            },
+        };
+        let written = target.change.op != Op::Unchanged || target.refresh;
+        if written {
+            self.write(target, &resource).await?;
+        }
+        Ok(Applied { resource, written })
+    }
+
+    /// The parent, then (a replace's delete and) the server-side apply.
+    async fn write(&self, target: &Target, resource: &Resource) -> Result<(), Ended> {
+        let failed = |e| Ended::failed(describe(&e));
+        self.parents
+            .before_member(target, resource)
+            .await
+            .map_err(failed)?;
+        let Some(permit) = self.stop.unless_stopped(self.writes.acquire()).await else {
+            return Err(Ended::NotStarted);
+        };
+        let _permit = permit.expect("never closed");
+        self.observer.event(Event::Applying {
+            object: target.change.id(),
+            op: target.change.op,
+        });
+        if target.change.op == Op::Replace {
+            self.delete_first(target, resource).await?;
+        }
+        self.actions
+            .apply(resource, &target.body, self.options.force_conflicts)
+            .await
+            .map_err(failed)
+    }
+
+    /// A replace: the old object is deleted and waited on until it is gone.
+    async fn delete_first(&self, target: &Target, resource: &Resource) -> Result<(), Ended> {
+        let at = target.at(resource);
+        let gone_by = (Instant::now() + self.options.object_timeout).min(self.deadline);
+        self.actions
+            .delete(at, Propagation::Foreground)
+            .await
+            .map_err(|e| Ended::failed(describe(&e)))?;
+        let uid = target
+            .live
+            .as_ref()
+            .and_then(|live| live["metadata"]["uid"].as_str());
+        let gone = self.actions.until_gone(at, uid, gone_by);
+        match self.stop.unless_stopped(gone).await {
+            None => Err(Ended::NotStarted),
+            Some(true) => Ok(()),
+            Some(false) => Err(Ended::Failed {
+                failure: crate::engine::wait::Failure::TimedOut,
+                why: "timed out waiting for the old object to be deleted before re-creating it"
+                    .into(),
+            }),
+        }
+    }
+
+    /// The kind of a custom resource whose CRD this run just established:
+    /// discovery lags `Established`, so ask again (with backoff) until it is
+    /// served or the object's time is up.
+    async fn discover(&self, target: &Target) -> Result<Resource, Ended> {
+        let api_version = target.body["apiVersion"].as_str().unwrap_or_default();
+        let kind = target.body["kind"].as_str().unwrap_or_default();
+        let until = (Instant::now() + self.options.object_timeout).min(self.deadline);
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self.actions.rediscover(api_version, kind).await {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) if Instant::now() + delay < until => {
+                    self.observer.event(Event::Waiting {
+                        object: target.change.id(),
+                        why: format!("waiting for the API server to serve {api_version} {kind}"),
+                    });
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                Ok(None) => {
+                    return Err(Ended::failed(format!(
+                        "the cluster still does not serve {api_version} {kind} although its CRD is established"
+                    )));
+                }
+                Err(e) => return Err(Ended::failed(describe(&e))),
+            }
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! Reading the cluster for the objects of the selected scopes and working out,
+//! per object, what applying it would change (kapp's "diff" step): live state
+//! from one list per (kind, namespace) of each scope's members, a get for
+//! objects not among them, and a server-side dry run only when the cheap check
+//! of [`super::prepare::unchanged`] cannot tell. The result is data
+//! ([`Observed`]): the executor acts on it, `diff` prints it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+
+use super::actions::At;
+use super::keep::Keep;
+use super::prepare;
+use super::{Options, Problem};
+use crate::engine::diff::{self, Change, Op};
+use crate::engine::inventory::{self, ApplySet};
+use crate::engine::kube::{Cluster, ClusterError, Resource};
+use crate::pipeline::manifest::{Manifest, Scope};
+use crate::pipeline::plan::Plan;
+
+/// One rendered object as the cluster sees it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Index of its manifest (and plan step).
+    pub index: usize,
+    /// Where it is served; `None` until a CRD of this render is established.
+    pub resource: Option<Resource>,
+    /// The body to apply.
+    pub body: Value,
+    /// The live object, if any.
+    pub live: Option<Value>,
+    pub change: Change,
+    /// Outside the selected scopes: only waited for, never written.
+    pub external: bool,
+    /// Unchanged in content, but the live object's applied-hash is stale
+    /// (a template change the server's defaults absorb): applied again so the
+    /// next run can tell it is unchanged without asking the server.
+    pub refresh: bool,
+}
+
+/// A live member that left the spec.
+#[derive(Debug, Clone)]
+pub struct Prunable {
+    pub resource: Resource,
+    pub live: Value,
+    pub change: Change,
+    /// Why it stays despite leaving the spec (PVCs, CRDs without the flag).
+    pub kept: Option<&'static str>,
+}
+
+/// A scope's inventory as found.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub set: ApplySet,
+    /// `Kind.group` of the live parent, empty when there is none yet.
+    pub live_kinds: BTreeSet<String>,
+    pub exists: bool,
+}
+
+/// Everything [`observe`] found.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub targets: Vec<Target>,
+    pub prune: Vec<Prunable>,
+    pub inventories: Vec<Inventory>,
+}
+
+impl Target {
+    /// Where it is on the cluster, once its kind is served at `resource`.
+    pub(super) fn at<'a>(&'a self, resource: &'a Resource) -> At<'a> {
+        At {
+            resource,
+            namespace: self.body["metadata"]["namespace"].as_str(),
+            name: &self.change.name,
+        }
+    }
+}
+
+impl Observed {
+    /// The changes in plan order, then prunes: what `diff` prints.
+    pub fn changes(&self) -> Vec<Change> {
+        self.targets
+            .iter()
+            .filter(|t| !t.external)
+            .map(|t| t.change.clone())
+            .chain(self.prune.iter().map(|p| p.change.clone()))
+            .collect()
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| !t.external && t.change.op != Op::Unchanged)
+            || self.prune.iter().any(|p| p.kept.is_none())
+    }
+}
+
+/// The namespace holding a scope's inventory: its Namespace object's name, or
+/// the namespace of its first namespaced object.
+pub fn scope_namespace(manifests: &[Manifest], scope: &Scope) -> Option<String> {
+    let mine = || manifests.iter().filter(|m| &m.origin.scope == scope);
+    mine()
+        .find(|m| m.kind() == "Namespace")
+        .map(|m| m.name().to_string())
+        .or_else(|| mine().find_map(|m| m.namespace().map(str::to_string)))
+}
+
+/// Reads the cluster for the objects of `scopes` (and what they depend on
+/// outside them) and works out each object's change.
+pub async fn observe(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    plan: &Plan,
+    scopes: &[Scope],
+    options: &Options,
+) -> Result<Observed, Problem> {
+    let wanted = wanted(manifests, plan, scopes);
+    let served = kinds_served(cluster, manifests, &wanted).await?;
+    let found = inventories(cluster, manifests, scopes).await?;
+    let mut claimed = BTreeSet::new();
+    let lookups: Vec<Lookup> = wanted
+        .iter()
+        .map(|&i| found.lookup(manifests, i, served[&i].clone(), scopes, &mut claimed))
+        .collect();
+    let targets = live_changes(cluster, manifests, lookups, options).await?;
+    let keep = Keep::on_prune(options.prune_volumes, options.prune_crds);
+    let prune = left_the_spec(found.members, &claimed, &found.inventories, &keep);
+    Ok(Observed {
+        targets,
+        prune,
+        inventories: found.inventories,
+    })
+}
+
+/// A live object's kind (`Kind.group`), namespace and name.
+type Key = (String, Option<String>, String);
+
+/// What to look at: the selected objects and their direct dependencies.
+fn wanted(manifests: &[Manifest], plan: &Plan, scopes: &[Scope]) -> BTreeSet<usize> {
+    let mut wanted = BTreeSet::new();
+    for (i, m) in manifests.iter().enumerate() {
+        if scopes.contains(&m.origin.scope) {
+            wanted.insert(i);
+            wanted.extend(plan.steps[i].after.iter().copied());
+        }
+    }
+    wanted
+}
+
+/// Where each wanted object's kind is served: `None` for a kind a CRD of
+/// this render defines; refused when the cluster lacks one.
+async fn kinds_served(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    wanted: &BTreeSet<usize>,
+) -> Result<HashMap<usize, Option<Resource>>, Problem> {
+    let mut served = HashMap::new();
+    let mut problems = Vec::new();
+    for &i in wanted {
+        let m = &manifests[i];
+        match cluster.resource(m.api_version(), m.kind()).await? {
+            Some(r) => {
+                served.insert(i, Some(r));
+            }
+            None if defined_by_crd(manifests, m) => {
+                served.insert(i, None);
+            }
+            None => problems.push(format!(
+                "{}: the cluster does not serve {} in {} (is its CRD or API group installed?)",
+                m.id(),
+                m.kind(),
+                m.api_version()
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Problem::Refused(problems));
+    }
+    Ok(served)
+}
+
+/// The scopes' inventories and the live members they list.
+struct Found {
+    inventories: Vec<Inventory>,
+    members: HashMap<Key, (Resource, Value)>,
+    /// Namespaces of the scopes that do not exist yet (nothing to read there).
+    missing_namespaces: BTreeSet<String>,
+}
+
+/// Reads each scope's namespace, inventory parent and the members it lists.
+async fn inventories(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+) -> Result<Found, Problem> {
+    let namespace_kind = cluster
+        .resource("v1", "Namespace")
+        .await?
+        .expect("every cluster serves namespaces");
+    let config_maps = cluster
+        .resource("v1", inventory::PARENT_KIND)
+        .await?
+        .expect("every cluster serves config maps");
+    let mut found = Found {
+        inventories: Vec::new(),
+        members: HashMap::new(),
+        missing_namespaces: BTreeSet::new(),
+    };
+    for scope in scopes {
+        let Some(ns) = scope_namespace(manifests, scope) else {
+            continue;
+        };
+        let set = ApplySet::new(scope, &ns);
+        let parent = if cluster.get(&namespace_kind, None, &ns).await?.is_none() {
+            found.missing_namespaces.insert(ns.clone());
+            None
+        } else {
+            cluster.get(&config_maps, Some(&ns), &set.name).await?
+        };
+        let live_kinds = parent
+            .as_ref()
+            .map(inventory::group_kinds)
+            .unwrap_or_default();
+        if let Some(parent) = &parent {
+            let mut namespaces = inventory::namespaces(parent);
+            namespaces.insert(ns.clone());
+            for (resource, object) in list_members(cluster, &set, &live_kinds, &namespaces).await? {
+                found
+                    .members
+                    .insert(key_of(&resource, &object), (resource, object));
+            }
+        }
+        found.inventories.push(Inventory {
+            set,
+            exists: parent.is_some(),
+            live_kinds,
+        });
+    }
+    Ok(found)
+}
+
+/// One object to read: where it is served, its scope's set, and its live
+/// copy when its inventory listed it.
+struct Lookup {
+    index: usize,
+    resource: Option<Resource>,
+    set: ApplySet,
+    member: Option<Value>,
+    /// In a namespace that does not exist yet: nothing to read or dry-run.
+    in_missing_namespace: bool,
+    /// Outside the selected scopes.
+    external: bool,
+}
+
+impl Found {
+    /// What to read for manifest `index`; its key joins `claimed`.
+    fn lookup(
+        &self,
+        manifests: &[Manifest],
+        index: usize,
+        resource: Option<Resource>,
+        scopes: &[Scope],
+        claimed: &mut BTreeSet<Key>,
+    ) -> Lookup {
+        let m = &manifests[index];
+        let set = self
+            .inventories
+            .iter()
+            .find(|inv| inv.set.scope == m.origin.scope)
+            .map(|inv| inv.set.clone())
+            .unwrap_or_else(|| ApplySet::new(&m.origin.scope, m.namespace().unwrap_or("default")));
+        let member = resource.as_ref().and_then(|r| {
+            let key = (
+                r.group_kind(),
+                m.namespace().filter(|_| r.namespaced).map(str::to_string),
+                m.name().to_string(),
+            );
+            claimed.insert(key.clone());
+            self.members.get(&key).map(|(_, live)| live.clone())
+        });
+        let missing = &self.missing_namespaces;
+        Lookup {
+            index,
+            set,
+            member,
+            in_missing_namespace: m.namespace().is_some_and(|ns| missing.contains(ns))
+                || (m.kind() == "Namespace" && missing.contains(m.name())),
+            external: !scopes.contains(&m.origin.scope),
+            resource,
+        }
+    }
+}
+
+/// Each object's live state (from its inventory, else a get) and change,
+/// `concurrency` at once; refused when any cannot be applied.
+async fn live_changes(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    lookups: Vec<Lookup>,
+    options: &Options,
+) -> Result<Vec<Target>, Problem> {
+    let results: Vec<Result<Target, String>> = stream::iter(lookups)
+        .map(|lookup| {
+            let m = &manifests[lookup.index];
+            async move {
+                let live = match (&lookup.member, &lookup.resource) {
+                    (Some(live), _) => Some(live.clone()),
+                    (None, Some(r)) if !lookup.in_missing_namespace => cluster
+                        .get(r, m.namespace(), m.name())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    _ => None,
+                };
+                decide(cluster, m, lookup, live, options).await
+            }
+        })
+        .buffered(options.concurrency.max(1))
+        .collect()
+        .await;
+    let (targets, problems): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    if !problems.is_empty() {
+        return Err(Problem::Refused(
+            problems.into_iter().filter_map(Result::err).collect(),
+        ));
+    }
+    Ok(targets.into_iter().filter_map(Result::ok).collect())
+}
+
+/// The live members no rendered object claimed, each with whether it stays,
+/// in reverse plan order.
+fn left_the_spec(
+    members: HashMap<Key, (Resource, Value)>,
+    claimed: &BTreeSet<Key>,
+    inventories: &[Inventory],
+    keep: &Keep,
+) -> Vec<Prunable> {
+    let mut prune: Vec<Prunable> = members
+        .into_iter()
+        .filter(|(key, _)| !claimed.contains(key))
+        .map(|(_, (resource, live))| {
+            let scope = inventories
+                .iter()
+                .find(|inv| inv.set.owns(&live))
+                .map(|inv| inv.set.scope.clone())
+                .unwrap_or(Scope::Infra);
+            Prunable {
+                change: diff::prune(&scope, &live),
+                kept: keep.why(&resource.api.kind),
+                resource,
+                live,
+            }
+        })
+        .collect();
+    prune.sort_by_key(prune_order);
+    prune
+}
+
+/// Reverse plan order: what was applied last goes first.
+pub(super) fn prune_order(
+    p: &Prunable,
+) -> (
+    std::cmp::Reverse<(crate::pipeline::plan::Stage, usize)>,
+    String,
+) {
+    let kind = p.resource.api.kind.as_str();
+    (
+        std::cmp::Reverse((
+            crate::pipeline::plan::stage_of(kind),
+            crate::pipeline::manifest::kind_rank(kind),
+        )),
+        p.change.id(),
+    )
+}
+
+/// Lists a scope's members of every kind it has had.
+pub async fn list_members(
+    cluster: &Cluster,
+    set: &ApplySet,
+    kinds: &BTreeSet<String>,
+    namespaces: &BTreeSet<String>,
+) -> Result<Vec<(Resource, Value)>, Problem> {
+    let selector = set.selector();
+    let mut found = Vec::new();
+    for group_kind in kinds {
+        let (group, kind) = inventory::split_group_kind(group_kind);
+        let Some(resource) = find_group_kind(cluster, group, kind)
+            .await
+            .map_err(Problem::Cluster)?
+        else {
+            continue; // the kind is gone (its CRD was deleted): nothing to prune
+        };
+        let scopes: Vec<Option<&str>> = if resource.namespaced {
+            namespaces.iter().map(|ns| Some(ns.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            for object in cluster
+                .list(&resource, ns, Some(&selector))
+                .await
+                .map_err(Problem::Cluster)?
+            {
+                found.push((resource.clone(), object));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The served resource of a `Kind.group`, trying the versions cnvrgctl renders.
+async fn find_group_kind(
+    cluster: &Cluster,
+    group: &str,
+    kind: &str,
+) -> Result<Option<Resource>, ClusterError> {
+    for version in ["v1", "v2", "v1beta1", "v1alpha1", "v1alpha3", "v1beta2"] {
+        let api_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        if let Some(r) = cluster.resource(&api_version, kind).await? {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+fn key_of(resource: &Resource, object: &Value) -> (String, Option<String>, String) {
+    (
+        resource.group_kind(),
+        object["metadata"]["namespace"]
+            .as_str()
+            .filter(|_| resource.namespaced)
+            .map(str::to_string),
+        object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// Whether a CRD of the same render defines the manifest's kind.
+fn defined_by_crd(manifests: &[Manifest], m: &Manifest) -> bool {
+    let (group, version) = m
+        .api_version()
+        .split_once('/')
+        .unwrap_or(("", m.api_version()));
+    manifests.iter().any(|crd| {
+        crd.kind() == "CustomResourceDefinition"
+            && crd.object["spec"]["group"] == group
+            && crd.object["spec"]["names"]["kind"] == m.kind()
+            && crd.object["spec"]["versions"].as_array().is_some_and(|vs| {
+                vs.iter()
+                    .any(|v| v["name"] == version && v["served"] == true)
+            })
+    })
+}
+
+/// One object's change.
+async fn decide(
+    cluster: &Cluster,
+    m: &Manifest,
+    lookup: Lookup,
+    live: Option<Value>,
+    options: &Options,
+) -> Result<Target, String> {
+    let Lookup {
+        index,
+        resource,
+        set,
+        member: _,
+        in_missing_namespace,
+        external,
+    } = lookup;
+    let can_dry_run = resource.is_some() && !in_missing_namespace;
+    let scope = &m.origin.scope;
+    let body = prepare::body(&m.object, &set, live.as_ref());
+    let target = |change: Change| Target {
+        index,
+        resource: resource.clone(),
+        body: body.clone(),
+        live: live.clone(),
+        change,
+        external,
+        refresh: false,
+    };
+    if external {
+        return match &live {
+            Some(l) => Ok(target(diff::compare(scope, Some(l), l))),
+            None => Err(format!(
+                "{} ({}) is not on the cluster, and objects of this run wait for it: apply {} first",
+                m.id(),
+                scope,
+                scope
+            )),
+        };
+    }
+    let Some(live_object) = &live else {
+        // `diff` asks the server what it would create (which also runs its
+        // validation and admission); where it cannot yet (a namespace or a
+        // kind this run creates first), the body is what will be sent.
+        let after = match &resource {
+            Some(r) if can_dry_run && options.dry_run_creates => cluster
+                .apply(r, &body, true, options.force_conflicts)
+                .await
+                .map_err(|e| super::describe(&e))?,
+            _ => body.clone(),
+        };
+        return Ok(target(diff::compare(scope, None, &after)));
+    };
+    let resource_ref = resource.as_ref().expect("a live object has a served kind");
+    if !prepare::owned(live_object, &set) && m.kind() != "Namespace" && !options.force_conflicts {
+        let managers = prepare::other_managers(live_object);
+        return Err(format!(
+            "{} exists and is not managed by cnvrgctl{}; delete it, disable the component, or pass --force-conflicts to take it over",
+            m.id(),
+            if managers.is_empty() {
+                String::new()
+            } else {
+                format!(" (field managers: {})", managers.join(", "))
+            }
+        ));
+    }
+    if prepare::unchanged(&body, live_object) {
+        return Ok(target(diff::compare(scope, Some(live_object), live_object)));
+    }
+    match cluster
+        .apply(resource_ref, &body, true, options.force_conflicts)
+        .await
+    {
+        Ok(after) => Ok(target(diff::compare(scope, Some(live_object), &after))),
+        Err(e) if e.code() == Some(422) && m.kind() == "Job" => {
+            // A Job's pod template cannot change: run it again from scratch.
+            Ok(target(
+                diff::compare(scope, Some(live_object), &body).with_op(Op::Replace),
+            ))
+        }
+        Err(e) => Err(super::describe(&e)),
+    }
+}

@@ -1,0 +1,17 @@
+//! The cluster engine: the pipeline's objects against a live API server.
+//! [`kube`] is the only module that speaks HTTP; [`apply`] observes what is
+//! live and works out each object's change ([`diff`]), then runs the executor
+//! in stages (blocked → applying → waiting, then prune); [`wait`] watches
+//! objects until [`readiness`] (pure rules per kind) says they are ready;
+//! [`inventory`] keeps each scope's ApplySet; [`status`] and [`forward`] read
+//! the same facts for `status` and `port-forward`. It reports what happens as
+//! events and values; the terminal is the front end's business.
+
+pub mod apply;
+pub mod diff;
+pub mod forward;
+pub mod inventory;
+pub mod kube;
+pub mod readiness;
+pub mod status;
+pub mod wait;

@@ -1,0 +1,600 @@
+//! Waiting for objects to become ready, with watches, not polling: one watch
+//! per (kind, namespace) however many objects of that kind are waited on, plus
+//! one on the namespace's Pods while a workload is not ready, so its pods'
+//! troubles show live ("ImagePullBackOff: postgres:16"). Readiness itself is
+//! [`crate::engine::readiness`]'s; this module feeds it live objects and enforces the
+//! time limits: every wait has a deadline, a fatal pod trouble turns its
+//! workload Failed after a grace period, and a failed Job fails at once with
+//! its pod's log tail. [`Waiter::blockers`] explains what is stuck.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::sync::{OnceCell, watch};
+use tokio::time::Instant;
+
+use crate::engine::kube::{Cluster, Resource, Seen};
+use crate::engine::readiness::{self, Facts, PodTrouble, Readiness};
+
+/// Kinds whose pods are looked at while they are not ready.
+const POD_OWNERS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+];
+/// Lines of a failed Job's log shown.
+const LOG_LINES: i64 = 20;
+/// Warning events shown per blocker.
+const EVENTS_SHOWN: usize = 3;
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ready,
+    Failed(String),
+    /// The deadline passed; the last thing it was waiting for.
+    TimedOut(String),
+}
+
+/// How an object fell short of ready: it failed (a write refused, a Job
+/// failed, a pod trouble past its grace), or its time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Failed,
+    TimedOut,
+}
+
+impl Failure {
+    /// `failed` or `timed-out` (the JSON events' `outcome`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Failed => "failed",
+            Failure::TimedOut => "timed-out",
+        }
+    }
+}
+
+/// A live cache of one kind in one namespace, fed by a watch; dropping it
+/// stops the watch.
+struct Feed {
+    state: Arc<FeedState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct FeedState {
+    objects: Mutex<HashMap<String, Value>>,
+    synced: Mutex<bool>,
+    failing: Mutex<Option<String>>,
+    version: watch::Sender<u64>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Feed {
+    fn start(cluster: &Cluster, resource: &Resource, namespace: Option<&str>) -> Arc<Feed> {
+        let state = Arc::new(FeedState::default());
+        let stream = cluster.watch(resource, namespace);
+        let feeding = state.clone();
+        let task = tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            let mut fresh: Option<HashMap<String, Value>> = None;
+            while let Some(seen) = stream.next().await {
+                feeding.take(seen, &mut fresh);
+                feeding.version.send_modify(|v| *v += 1);
+            }
+        });
+        Arc::new(Feed { state, task })
+    }
+}
+
+impl std::ops::Deref for Feed {
+    type Target = FeedState;
+    fn deref(&self) -> &FeedState {
+        &self.state
+    }
+}
+
+impl FeedState {
+    fn take(&self, seen: Seen, fresh: &mut Option<HashMap<String, Value>>) {
+        let name = |o: &Value| {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        match seen {
+            Seen::Restarted => *fresh = Some(HashMap::new()),
+            Seen::Applied(o) => {
+                *self.failing.lock().expect("not poisoned") = None;
+                match fresh {
+                    Some(f) => {
+                        f.insert(name(&o), o);
+                    }
+                    None => {
+                        self.objects
+                            .lock()
+                            .expect("not poisoned")
+                            .insert(name(&o), o);
+                    }
+                }
+            }
+            Seen::Deleted(o) => {
+                self.objects.lock().expect("not poisoned").remove(&name(&o));
+            }
+            Seen::Synced => {
+                if let Some(f) = fresh.take() {
+                    *self.objects.lock().expect("not poisoned") = f;
+                }
+                *self.synced.lock().expect("not poisoned") = true;
+                *self.failing.lock().expect("not poisoned") = None;
+            }
+            Seen::Failing(why) => *self.failing.lock().expect("not poisoned") = Some(why),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<Value> {
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .get(name)
+            .cloned()
+    }
+
+    fn all(&self) -> Vec<Value> {
+        self.objects
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn synced(&self) -> bool {
+        *self.synced.lock().expect("not poisoned")
+    }
+
+    fn failing(&self) -> Option<String> {
+        self.failing.lock().expect("not poisoned").clone()
+    }
+}
+
+/// A watch's kind (`Kind.group`) and namespace.
+type FeedKey = (String, Option<String>);
+
+/// An object that did not become ready, as the executor found it: what
+/// [`Waiter::blockers`] explains.
+#[derive(Debug, Clone)]
+pub struct Stuck {
+    pub resource: Resource,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub failure: Failure,
+    /// Its last message.
+    pub message: String,
+}
+
+/// What is stuck and why, for the report at a timeout or failure.
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    pub object: String,
+    pub failure: Failure,
+    pub message: String,
+    pub pods: Vec<PodTrouble>,
+    pub events: Vec<String>,
+}
+
+/// Waits on objects; shares watches between waits.
+pub struct Waiter {
+    cluster: Arc<Cluster>,
+    grace: Duration,
+    feeds: Mutex<HashMap<FeedKey, Arc<Feed>>>,
+    facts: OnceCell<Facts>,
+    /// When each pod's fatal trouble was first seen.
+    troubled_since: Mutex<HashMap<String, Instant>>,
+}
+
+impl Waiter {
+    /// `grace`: how long a fatal pod trouble may last before its workload is
+    /// Failed.
+    pub fn new(cluster: Arc<Cluster>, grace: Duration) -> Waiter {
+        Waiter {
+            cluster,
+            grace,
+            feeds: Mutex::default(),
+            facts: OnceCell::new(),
+            troubled_since: Mutex::default(),
+        }
+    }
+
+    fn feed(&self, resource: &Resource, namespace: Option<&str>) -> Arc<Feed> {
+        let namespace = namespace
+            .filter(|_| resource.namespaced)
+            .map(str::to_string);
+        let key = (resource.group_kind(), namespace.clone());
+        let mut feeds = self.feeds.lock().expect("not poisoned");
+        feeds
+            .entry(key)
+            .or_insert_with(|| Feed::start(&self.cluster, resource, namespace.as_deref()))
+            .clone()
+    }
+
+    /// Storage facts for PVC rules, read once.
+    async fn facts(&self) -> Facts {
+        self.facts
+            .get_or_init(|| async {
+                let mut facts = Facts::default();
+                if let Ok(Some(classes)) = self.cluster.resource("storage.k8s.io/v1", "StorageClass").await
+                    && let Ok(list) = self.cluster.list(&classes, None, None).await
+                {
+                    for class in list {
+                        let name = class["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                        if class["volumeBindingMode"] == "WaitForFirstConsumer" {
+                            facts.wait_for_first_consumer.insert(name.clone());
+                        }
+                        if class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true" {
+                            facts.default_storage_class = Some(name);
+                        }
+                    }
+                }
+                facts
+            })
+            .await
+            .clone()
+    }
+
+    /// The readiness of an object as given (no request unless it is a PVC,
+    /// which needs the storage classes once).
+    pub async fn check(&self, object: &Value) -> Readiness {
+        let facts = if object["kind"] == "PersistentVolumeClaim" {
+            self.facts().await
+        } else {
+            Facts::default()
+        };
+        readiness::readiness(object, &facts)
+    }
+
+    /// Waits until the object is ready, fails, or `deadline` passes. `progress`
+    /// hears each new "why".
+    pub async fn until_ready(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        deadline: Instant,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Outcome {
+        let feed = self.feed(resource, namespace);
+        let mut changed = feed.version.subscribe();
+        let mut pods: Option<(Arc<Feed>, watch::Receiver<u64>)> = None;
+        let mut last = String::new();
+        loop {
+            let (state, next_check) = self
+                .evaluate(&feed, resource, namespace, name, &mut pods)
+                .await;
+            match state {
+                Readiness::Ready => return Outcome::Ready,
+                Readiness::Failed(why) => return Outcome::Failed(why),
+                Readiness::Progressing(why) => {
+                    if why != last {
+                        progress(&why);
+                        last = why;
+                    }
+                }
+            }
+            let wake = next_check.map_or(deadline, |t| t.min(deadline));
+            let pods_changed = async {
+                match &mut pods {
+                    Some((_, rx)) => rx.changed().await.ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = changed.changed() => {}
+                _ = pods_changed => {}
+                _ = tokio::time::sleep_until(wake) => {
+                    if Instant::now() >= deadline {
+                        return Outcome::TimedOut(last);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One look at the object: its readiness, with its pods' troubles folded
+    /// in, and when to look again without an event (a grace period ending).
+    async fn evaluate(
+        &self,
+        feed: &Feed,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        pods: &mut Option<(Arc<Feed>, watch::Receiver<u64>)>,
+    ) -> (Readiness, Option<Instant>) {
+        if !feed.synced() {
+            let why = match feed.failing() {
+                Some(e) => format!("watching {} failed, retrying: {e}", resource.api.plural),
+                None => format!("watching {}", resource.api.plural),
+            };
+            return (Readiness::Progressing(why), None);
+        }
+        let Some(object) = feed.get(name) else {
+            return (
+                Readiness::Progressing("not found on the cluster yet".into()),
+                None,
+            );
+        };
+        let state = self.check(&object).await;
+        let kind = resource.api.kind.as_str();
+        if state.is_ready() || !POD_OWNERS.contains(&kind) {
+            return (state, None);
+        }
+        if let Readiness::Failed(why) = &state {
+            if kind == "Job" {
+                let tail = self.job_log(feed, &object, namespace).await;
+                return (Readiness::Failed(format!("{why}{tail}")), None);
+            }
+            return (state, None);
+        }
+        // Not ready: what are its pods doing?
+        let Some(ns) = namespace else {
+            return (state, None);
+        };
+        if pods.is_none() {
+            let pod_kind = self.cluster.resource("v1", "Pod").await.ok().flatten();
+            if let Some(pod_kind) = pod_kind {
+                let pod_feed = self.feed(&pod_kind, Some(ns));
+                let rx = pod_feed.version.subscribe();
+                *pods = Some((pod_feed, rx));
+            }
+        }
+        let Some((pod_feed, _)) = pods else {
+            return (state, None);
+        };
+        let troubles = self.troubles(pod_feed, &object);
+        let Some(worst) = troubles.first() else {
+            return (state, None);
+        };
+        let now = Instant::now();
+        if worst.fatal {
+            let since = *self
+                .troubled_since
+                .lock()
+                .expect("not poisoned")
+                .entry(format!("{ns}/{}/{}", worst.pod, worst.reason))
+                .or_insert(now);
+            if now >= since + self.grace {
+                return (
+                    Readiness::Failed(format!("{} (pod {})", worst.message, worst.pod)),
+                    None,
+                );
+            }
+            let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
+            return (Readiness::Progressing(why), Some(since + self.grace));
+        }
+        let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
+        (Readiness::Progressing(why), None)
+    }
+
+    /// Troubles of the workload's pods, fatal first.
+    fn troubles(&self, pods: &Feed, workload: &Value) -> Vec<PodTrouble> {
+        let mut troubles: Vec<PodTrouble> = pods
+            .all()
+            .iter()
+            .filter(|p| readiness::selects(workload, p))
+            .filter_map(readiness::pod_trouble)
+            .collect();
+        troubles.sort_by(|a, b| b.fatal.cmp(&a.fatal).then(a.pod.cmp(&b.pod)));
+        troubles
+    }
+
+    /// The log tail of a failed Job's most recent failed pod, as text to append.
+    async fn job_log(&self, _feed: &Feed, job: &Value, namespace: Option<&str>) -> String {
+        let Some(ns) = namespace else {
+            return String::new();
+        };
+        let Ok(Some(pod_kind)) = self.cluster.resource("v1", "Pod").await else {
+            return String::new();
+        };
+        let Ok(pods) = self.cluster.list(&pod_kind, Some(ns), None).await else {
+            return String::new();
+        };
+        let mut failed: Vec<&Value> = pods
+            .iter()
+            .filter(|p| readiness::selects(job, p) && p["status"]["phase"] == "Failed")
+            .collect();
+        failed.sort_by_key(|p| {
+            p["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        });
+        let Some(pod) = failed.last() else {
+            return String::new();
+        };
+        let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        match self.cluster.logs(ns, pod_name, None, LOG_LINES).await {
+            Ok(log) if !log.trim().is_empty() => {
+                let lines: Vec<String> = log.lines().map(|l| format!("    {l}")).collect();
+                format!(
+                    "\n  last {} log lines of pod {pod_name}:\n{}",
+                    lines.len(),
+                    lines.join("\n")
+                )
+            }
+            Ok(_) => format!("\n  pod {pod_name} wrote no log"),
+            Err(e) => format!("\n  cannot read the log of pod {pod_name}: {e}"),
+        }
+    }
+
+    /// Waits until the object with `uid` is gone (after its delete), or the
+    /// deadline. One of the same name but another uid (made again by someone
+    /// else) does not count: kube-rs' `conditions::is_deleted`.
+    pub async fn until_gone(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        uid: Option<&str>,
+        deadline: Instant,
+    ) -> bool {
+        let feed = self.feed(resource, namespace);
+        let mut changed = feed.version.subscribe();
+        loop {
+            if feed.synced() && gone(feed.get(name).as_ref(), uid) {
+                return true;
+            }
+            tokio::select! {
+                _ = changed.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => return false,
+            }
+        }
+    }
+
+    /// What each object not ready is waiting for: its last message, its pods'
+    /// troubles and recent Warning events about it or its pods.
+    pub async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker> {
+        let mut events_by_ns: HashMap<String, Vec<Value>> = HashMap::new();
+        let event_kind = self.cluster.resource("v1", "Event").await.ok().flatten();
+        let pod_kind = self.cluster.resource("v1", "Pod").await.ok().flatten();
+        let mut out = Vec::new();
+        for s in stuck {
+            let (resource, namespace, name) = (&s.resource, &s.namespace, &s.name);
+            let object = crate::engine::kube::id(resource, namespace.as_deref(), name);
+            let mut pods = Vec::new();
+            if let (Some(ns), Some(pod_kind)) = (namespace, &pod_kind)
+                && POD_OWNERS.contains(&resource.api.kind.as_str())
+            {
+                let feed = self.feed(resource, Some(ns));
+                if let Some(workload) = feed.get(name) {
+                    let pod_feed = self.feed(pod_kind, Some(ns));
+                    pods = self.troubles(&pod_feed, &workload);
+                }
+            }
+            let mut events = Vec::new();
+            if let (Some(ns), Some(event_kind)) = (namespace, &event_kind) {
+                if !events_by_ns.contains_key(ns) {
+                    let list = self
+                        .cluster
+                        .list(event_kind, Some(ns), None)
+                        .await
+                        .unwrap_or_default();
+                    events_by_ns.insert(ns.clone(), list);
+                }
+                let about: Vec<&str> = std::iter::once(name.as_str())
+                    .chain(pods.iter().map(|p| p.pod.as_str()))
+                    .collect();
+                events = warnings(&events_by_ns[ns], &about, name);
+            }
+            out.push(Blocker {
+                object,
+                failure: s.failure,
+                message: s.message.clone(),
+                pods,
+                events,
+            });
+        }
+        out
+    }
+}
+
+/// Whether the object with `uid` is gone, given what has its name now: no
+/// object, or another one (without a uid to compare, only no object).
+fn gone(found: Option<&Value>, uid: Option<&str>) -> bool {
+    match (found, uid) {
+        (None, _) => true,
+        (Some(object), Some(uid)) => object["metadata"]["uid"].as_str() != Some(uid),
+        (Some(_), None) => false,
+    }
+}
+
+/// The last Warning events about `names` (or pods whose names start with the
+/// workload's), oldest first, as "Reason: message (xN)".
+fn warnings(events: &[Value], names: &[&str], workload: &str) -> Vec<String> {
+    let mut picked: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "Warning")
+        .filter(|e| {
+            let about = e["involvedObject"]["name"].as_str().unwrap_or_default();
+            names.contains(&about) || about.starts_with(&format!("{workload}-"))
+        })
+        .collect();
+    let time = |e: &Value| {
+        e["lastTimestamp"]
+            .as_str()
+            .or(e["eventTime"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    picked.sort_by_key(|e| time(e));
+    let start = picked.len().saturating_sub(EVENTS_SHOWN);
+    picked[start..]
+        .iter()
+        .map(|e| {
+            let count = e["count"].as_u64().unwrap_or(1);
+            let times = if count > 1 {
+                format!(" (x{count})")
+            } else {
+                String::new()
+            };
+            format!(
+                "{} {}: {}{times}",
+                e["involvedObject"]["name"].as_str().unwrap_or_default(),
+                e["reason"].as_str().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default().trim()
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_object_made_again_under_the_same_name_counts_as_gone() {
+        let old = json!({"metadata": {"name": "job", "uid": "u-1"}});
+        let new = json!({"metadata": {"name": "job", "uid": "u-2"}});
+        assert!(gone(None, Some("u-1")));
+        assert!(!gone(Some(&old), Some("u-1")), "still there");
+        assert!(gone(Some(&new), Some("u-1")), "deleted and made again");
+        assert!(!gone(Some(&new), None), "no uid: by name only");
+    }
+
+    #[test]
+    fn warnings_pick_the_last_ones_about_the_object_or_its_pods() {
+        let e = |name: &str, kind: &str, reason: &str, t: &str| {
+            json!({"type": kind, "reason": reason, "message": "m", "lastTimestamp": t,
+                   "involvedObject": {"name": name}, "count": 2})
+        };
+        let events = vec![
+            e("web-abc", "Warning", "Failed", "2026-01-01T00:00:03Z"),
+            e("web", "Normal", "ScalingReplicaSet", "2026-01-01T00:00:01Z"),
+            e("other", "Warning", "Failed", "2026-01-01T00:00:02Z"),
+            e(
+                "web",
+                "Warning",
+                "ProgressDeadlineExceeded",
+                "2026-01-01T00:00:02Z",
+            ),
+        ];
+        let got = warnings(&events, &["web"], "web");
+        assert_eq!(
+            got,
+            [
+                "web ProgressDeadlineExceeded: m (x2)",
+                "web-abc Failed: m (x2)"
+            ]
+        );
+    }
+}

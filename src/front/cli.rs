@@ -1,0 +1,314 @@
+//! Command-line types (clap) and nothing else: parsing happens here, meaning is
+//! given in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cnvrgctl",
+    version,
+    args_override_self = true,
+    about = "Install and keep an MLOps platform (cnvrg control planes, Prefect workspaces) on Kubernetes",
+    after_help = "Exit codes: 0 success; 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, env = "KUBECONFIG", hide_env_values = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Do not colour output (also set by NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More detail on stderr (repeat for more); `-v` adds the API request count.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No status lines or progress on stderr: only the command's output,
+    /// warnings and errors (`-o json` output is unchanged).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Longest a cluster command may wait in all (e.g. 90s, 15m).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+/// `90s`, `5m`, `1h`, `500ms` or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration like 90s, 5m or 1h, found `{text}`"))?;
+    let seconds = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`; use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every manifest the spec implies, without a cluster.
+    Render(RenderArgs),
+    /// Check the spec and every rendered object, without a cluster.
+    Validate(SpecArgs),
+    /// Show what `apply` would change on the cluster (exit 0: nothing, 1: changes).
+    Diff(DiffArgs),
+    /// Converge the cluster to the spec: infra and every tenant, in dependency
+    /// order, waiting for each object; prune what left the spec.
+    Apply(ApplyArgs),
+    /// Install one part of the platform.
+    #[command(subcommand)]
+    Install(InstallCommand),
+    /// How each component of each scope is doing on the cluster (exit 0 when
+    /// everything is ready, 5 when something is not).
+    Status(StatusArgs),
+    /// The tenants of the spec and of the cluster.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Delete everything cnvrgctl installed: tenants first, then infra.
+    Uninstall(UninstallArgs),
+    /// Print the RBAC cnvrgctl's own user needs for this spec (a ClusterRole;
+    /// with --scope tenant/NAME, a Role in its namespace and the cluster-wide reads).
+    Rbac(RbacArgs),
+    /// Forward a local port to a tenant component's Service, picking a ready
+    /// pod behind it for each new connection (Ctrl-C stops, exit 0).
+    PortForward(PortForwardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Keep watching: print the table again whenever it changes (Ctrl-C stops).
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Every tenant in the spec and on the cluster: type, namespace, health, age.
+    List(SpecArgs),
+    /// Write `tenants/NAME.yaml` beside the cluster spec and install that
+    /// tenant (asks the few questions that matter when run on a terminal
+    /// without --type).
+    Add(TenantAddArgs),
+    /// Delete a tenant from the cluster (reverse order), then its tenant file.
+    Remove(TenantRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantAddArgs {
+    /// The tenant's name (a DNS label of at most 40 characters).
+    pub name: String,
+    /// What the tenant runs.
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub kind: Option<TenantKind>,
+    /// Its namespace (default: cnvrg-NAME for cnvrg, NAME for workspace).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// A tenant setting, as in the tenant file's `spec`:
+    /// `workspace.agentPools[0].replicas=3`, `cnvrg.webapp.replicas=2`.
+    /// Repeatable; values are YAML scalars.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TenantKind {
+    /// A cnvrg control plane.
+    Cnvrg,
+    /// A Prefect workspace (Orion server and agent pools).
+    Workspace,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRemoveArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The tenant's name.
+    pub name: String,
+    /// Also delete its volumes (PVCs) and so their data, and its namespace.
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RbacArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only what one tenant's commands need: `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Also delete volumes (PVCs) and so their data, and the namespaces holding them.
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Also delete the CRDs cnvrgctl installed (and every custom resource of them).
+    #[arg(long)]
+    pub delete_crds: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstallCommand {
+    /// The infra scope only: namespace, monitoring, logging, Istio, storage.
+    Infra(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Show Secret values instead of `***`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Lines of context around each change (like `diff -U`).
+    #[arg(long, short = 'U', value_name = "LINES", default_value_t = 3)]
+    pub unified: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How objects are applied and waited for.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Writes in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Longest wait for one object to become ready.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub object_timeout: std::time::Duration,
+    /// How long a pod may stay in ImagePullBackOff, CrashLoopBackOff,
+    /// Unschedulable... before its workload counts as failed.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub failure_grace: std::time::Duration,
+    /// Take over fields another field manager owns, and existing objects
+    /// cnvrgctl did not create.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Also delete PersistentVolumeClaims (and their data) that left the spec.
+    #[arg(long)]
+    pub prune_volumes: bool,
+    /// Also delete CRDs (and every custom resource of them) that left the spec.
+    #[arg(long)]
+    pub prune_crds: bool,
+    /// Do not delete anything that left the spec.
+    #[arg(long)]
+    pub no_prune: bool,
+}
+
+/// Where the spec and templates come from.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// The cluster spec; tenant files are read from `tenants/` beside it.
+    #[arg(short = 'f', long = "file", default_value = "cluster.yaml")]
+    pub file: PathBuf,
+    /// Directory of templates overlaying the built-in ones (same relative paths).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Write one file per scope and component (with kustomizations) under DIR
+    /// instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Print the effective spec (profile and defaults merged) instead of manifests.
+    #[arg(long, conflicts_with = "plan")]
+    pub show_spec: bool,
+    /// Print the order of apply as a tree (stages, then workloads by
+    /// dependency) instead of manifests.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The component whose Service to forward to.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::engine::forward::COMPONENT_NAMES))]
+    pub component: String,
+    /// The tenant the component belongs to.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// Local port to listen on (default: the Service's port; 0: any free port).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Local address to listen on.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
+}
+
+impl Global {
+    /// What the flags say about how output looks.
+    pub fn looks(&self) -> crate::front::ui::Flags {
+        crate::front::ui::Flags {
+            json: self.output == OutputFormat::Json,
+            quiet: self.quiet,
+            no_color: self.no_color,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The commands that talk to a cluster: `diff`, `apply` and `install infra`.
+//! Each prepares the objects (spec → render → validate → plan, as `render`
+//! does), connects, observes what is live, and then prints the changes or
+//! executes them. The engine itself is in `apply`, `wait` and `kube`.
+
+use std::sync::Arc;
+
+use super::{parse_scope, prepare_with};
+use crate::engine::apply::{self, Options, Problem};
+use crate::engine::diff::{self, Op};
+use crate::engine::kube::Cluster;
+use crate::front::cli::{DiffArgs, ExecArgs, Global, OutputFormat};
+use crate::front::error::Error;
+use crate::front::ui::Printer;
+use crate::pipeline::manifest::Scope;
+use crate::pipeline::spec::Spec;
+
+/// The scopes a command acts on: the one asked for, or infra and every tenant.
+pub(super) fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
+    match wanted {
+        Some(text) => Ok(vec![parse_scope(text, spec)?]),
+        None => Ok(std::iter::once(Scope::Infra)
+            .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
+            .collect()),
+    }
+}
+
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Stdout)
+}
+
+pub(super) async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
+    let cluster = Cluster::connect(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
+    Ok(Arc::new(cluster))
+}
+
+pub(super) fn requests(printer: &Printer, global: &Global, cluster: &Cluster) {
+    if global.verbose > 0 {
+        printer.info(&format!("{} to {}", cluster.requests(), cluster.server()));
+    }
+}
+
+/// `cnvrgctl diff`: exit 0 when nothing would change, 1 when something would.
+pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare_with(printer, &args.spec, true)?;
+    let plan = crate::pipeline::plan::build(&manifests)?;
+    let scopes = scopes(&spec, args.scope.as_deref())?;
+    let options = Options {
+        dry_run_creates: true,
+        ..Options::default()
+    };
+    let observed = runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        let observed = apply::observe(&cluster, &manifests, &plan, &scopes, &options).await;
+        requests(printer, global, &cluster);
+        observed.map_err(Error::from)
+    })?;
+    let mut changes = observed.changes();
+    if args.show_secrets {
+        crate::pipeline::redact::reveal();
+    } else {
+        changes.iter_mut().for_each(diff::mask_secrets);
+    }
+    let changed: Vec<&diff::Change> = changes.iter().filter(|c| c.op != Op::Unchanged).collect();
+    match global.output {
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&changed).expect("changes serialize");
+            printer.out(&(text + "\n"))?;
+        }
+        OutputFormat::Text => {
+            printer.lines(&diff::summary(&changes))?;
+            for change in &changed {
+                printer.lines(&diff::hunks(change, args.unified))?;
+            }
+            for p in observed.prune.iter().filter(|p| p.kept.is_some()) {
+                printer.info(&format!(
+                    "kept (not pruned): {}: {}",
+                    p.change.id(),
+                    p.kept.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if observed.has_changes() {
+        return Err(Error::Changes);
+    }
+    Ok(())
+}
+
+/// `cnvrgctl apply` and `cnvrgctl install infra`.
+pub fn apply(
+    printer: &Printer,
+    global: &Global,
+    scope: Option<&str>,
+    args: ExecArgs,
+) -> Result<(), Error> {
+    let (spec, manifests) = prepare_with(printer, &args.spec, true)?;
+    let scopes = scopes(&spec, scope)?;
+    runtime()?.block_on(async {
+        let cluster = connect(global).await?;
+        converge(
+            printer,
+            global,
+            &cluster,
+            &manifests,
+            &scopes,
+            &args,
+            |_| Ok(()),
+        )
+        .await
+    })
+}
+
+/// The options of a run from the command line.
+pub(super) fn options(global: &Global, args: &ExecArgs) -> Options {
+    Options {
+        concurrency: usize::from(args.concurrency),
+        force_conflicts: args.force_conflicts,
+        dry_run_creates: false,
+        prune_volumes: args.prune_volumes,
+        prune_crds: args.prune_crds,
+        no_prune: args.no_prune,
+        object_timeout: args.object_timeout,
+        timeout: global.timeout,
+        failure_grace: args.failure_grace,
+        stop: None,
+    }
+}
+
+/// Observes `scopes`, shows the changes, asks, runs `before_writing` (once
+/// the user said yes, before any write), applies and waits. The first Ctrl-C
+/// stops starting new work and lets writes in flight finish; a second one
+/// quits at once.
+pub(super) async fn converge(
+    printer: &Printer,
+    global: &Global,
+    cluster: &Arc<Cluster>,
+    manifests: &[crate::pipeline::manifest::Manifest],
+    scopes: &[Scope],
+    args: &ExecArgs,
+    before_writing: impl FnOnce(&Printer) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let plan = crate::pipeline::plan::build(manifests)?;
+    let mut options = options(global, args);
+    let mode = printer.mode();
+    let json = mode.progress == crate::front::ui::ProgressMode::Json;
+    let observed = apply::observe(cluster, manifests, &plan, scopes, &options).await?;
+    let changes = observed.changes();
+    if observed.has_changes() {
+        // The table is what a question is about; `--quiet --yes` asks nothing.
+        if !json && (mode.status || !global.yes) {
+            printer.lines(&diff::summary(&changes))?;
+        }
+        let question = format!("Apply these changes to {}?", cluster.server());
+        super::confirm(printer, global, &question, "nothing applied")?;
+    } else if !json {
+        printer.info(&format!(
+            "no changes ({} objects); checking readiness",
+            changes.len()
+        ));
+    }
+    before_writing(printer)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    options.stop = Some(stopped);
+    let progress = printer.progress_for(&observed);
+    let run = apply::run(
+        cluster.clone(),
+        manifests,
+        &plan,
+        &observed,
+        &options,
+        &progress,
+    );
+    tokio::pin!(run);
+    let outcome = tokio::select! {
+        outcome = &mut run => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            stop.send_replace(true);
+            progress.note("interrupted: letting writes in flight finish (Ctrl-C again to quit at once)");
+            tokio::select! {
+                outcome = &mut run => outcome,
+                _ = tokio::signal::ctrl_c() => {
+                    progress.finish();
+                    requests(printer, global, cluster);
+                    return Err(Error::Interrupted(None));
+                }
+            }
+        }
+    };
+    progress.finish();
+    requests(printer, global, cluster);
+    progress.done(&outcome?);
+    Ok(())
+}
+
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Error {
+        match problem {
+            Problem::NotReady { .. } => Error::NotReady(problem),
+            Problem::Interrupted { .. } => Error::Interrupted(Some(problem)),
+            other => Error::Cluster(other),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! What each command does, from parsed arguments to printed output: load the
+//! spec, render, validate, print. The stages themselves live in their modules;
+//! this file only strings them together. Commands that talk to a cluster are
+//! in `cluster.rs`.
+
+mod cluster;
+mod port_forward;
+mod remove;
+mod status;
+mod tenant;
+
+use crate::front::cli::{Cli, Command, Global, OutputFormat, RenderArgs, SpecArgs};
+use crate::front::error::Error;
+use crate::front::ui::Printer;
+use crate::pipeline::manifest::{Manifest, Scope};
+use crate::pipeline::render::{SecretInputs, Templates};
+use crate::pipeline::spec::Spec;
+
+pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
+    match cli.command {
+        Command::Render(args) => render(printer, cli.global.output, args),
+        Command::Validate(args) => validate(printer, args),
+        Command::Diff(args) => cluster::diff(printer, &cli.global, args),
+        Command::Apply(args) => {
+            cluster::apply(printer, &cli.global, args.scope.as_deref(), args.exec)
+        }
+        Command::Install(crate::front::cli::InstallCommand::Infra(args)) => {
+            cluster::apply(printer, &cli.global, Some("infra"), args)
+        }
+        Command::Status(args) => status::status(printer, &cli.global, args),
+        Command::Tenant(crate::front::cli::TenantCommand::List(args)) => {
+            status::tenant_list(printer, &cli.global, args)
+        }
+        Command::Tenant(crate::front::cli::TenantCommand::Add(args)) => {
+            tenant::tenant_add(printer, &cli.global, args)
+        }
+        Command::Tenant(crate::front::cli::TenantCommand::Remove(args)) => {
+            remove::tenant_remove(printer, &cli.global, args)
+        }
+        Command::Uninstall(args) => remove::uninstall(printer, &cli.global, args),
+        Command::Rbac(args) => rbac(printer, cli.global.output, args),
+        Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
+    }
+}
+
+/// Spec, templates and validated objects: everything up to the cluster.
+fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
+    prepare_with(printer, args, false)
+}
+
+/// [`prepare`]; `for_cluster` reads the registry password (which only a
+/// command that writes the pull secret needs).
+fn prepare_with(
+    printer: &Printer,
+    args: &SpecArgs,
+    for_cluster: bool,
+) -> Result<(Spec, Vec<Manifest>), Error> {
+    let spec = crate::pipeline::spec::load(&args.file)?;
+    prepare_spec(printer, spec, args, for_cluster)
+}
+
+/// [`prepare_with`] for a spec already loaded.
+fn prepare_spec(
+    printer: &Printer,
+    spec: Spec,
+    args: &SpecArgs,
+    for_cluster: bool,
+) -> Result<(Spec, Vec<Manifest>), Error> {
+    for w in &spec.warnings {
+        printer.warn(&w.to_string());
+    }
+    let templates = match &args.templates {
+        Some(dir) => Templates::with_overlay(dir)?,
+        None => Templates::built_in(),
+    };
+    let mut secrets = SecretInputs::default();
+    if for_cluster && let Some(registry) = &spec.cluster.registry {
+        secrets.registry_password = registry.password()?;
+        if let Some(password) = &secrets.registry_password {
+            crate::pipeline::redact::register(password);
+        }
+    }
+    let manifests = crate::pipeline::render::render(&spec, &templates, &secrets)?;
+    crate::pipeline::validate::validate(&manifests)?;
+    crate::pipeline::plan::build(&manifests)?;
+    Ok((spec, manifests))
+}
+
+fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(), Error> {
+    if args.show_spec {
+        let spec = crate::pipeline::spec::load(&args.spec.file)?;
+        let text = match format {
+            OutputFormat::Text => crate::pipeline::yaml::to_string(&spec),
+            OutputFormat::Json => {
+                serde_json::to_string_pretty(&spec).expect("the spec serializes") + "\n"
+            }
+        };
+        return Ok(printer.out(&text)?);
+    }
+    let (spec, mut manifests) = prepare(printer, &args.spec)?;
+    let scope = match &args.scope {
+        Some(wanted) => Some(parse_scope(wanted, &spec)?),
+        None => None,
+    };
+    if args.plan {
+        let plan = crate::pipeline::plan::build(&manifests)?;
+        let tree = crate::pipeline::plan::print(&manifests, &plan, scope.as_ref());
+        return Ok(printer.out(&tree)?);
+    }
+    if let Some(scope) = scope {
+        manifests.retain(|m| m.origin.scope == scope);
+    }
+    if let Some(dir) = &args.out {
+        let files = crate::pipeline::output::write_dir(dir, &manifests)?;
+        printer.info(&format!(
+            "wrote {} objects in {files} files to {}",
+            manifests.len(),
+            dir.display()
+        ));
+        return Ok(());
+    }
+    let text = match format {
+        OutputFormat::Text => crate::pipeline::output::yaml_stream(&manifests),
+        OutputFormat::Json => crate::pipeline::output::json_list(&manifests),
+    };
+    Ok(printer.out(&text)?)
+}
+
+/// `cnvrgctl rbac`: the roles cnvrgctl's user needs, as YAML (or a JSON List).
+fn rbac(
+    printer: &Printer,
+    format: OutputFormat,
+    args: crate::front::cli::RbacArgs,
+) -> Result<(), Error> {
+    let (spec, manifests) = prepare(printer, &args.spec)?;
+    let objects = match args
+        .scope
+        .as_deref()
+        .map(|s| parse_scope(s, &spec))
+        .transpose()?
+    {
+        None => vec![crate::pipeline::rbac::cluster_role(&manifests)],
+        Some(Scope::Infra) => {
+            return Err(Error::Usage(
+                "--scope: the infra scope needs the whole ClusterRole; leave --scope out".into(),
+            ));
+        }
+        Some(scope) => {
+            let namespace = crate::engine::apply::scope_namespace(&manifests, &scope)
+                .expect("a tenant of the spec has a namespace");
+            crate::pipeline::rbac::tenant_roles(&manifests, &scope, &namespace)
+        }
+    };
+    let text = match format {
+        OutputFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+            serde_json::to_string_pretty(&list).expect("serializes") + "\n"
+        }
+        OutputFormat::Text => {
+            let mut text = String::from(
+                "# The RBAC cnvrgctl's user needs for this spec (`cnvrgctl rbac`): every\n# rendered kind, and besides them:\n",
+            );
+            for why in crate::pipeline::rbac::reasons() {
+                text.push_str(&format!("#   {why}\n"));
+            }
+            for object in &objects {
+                text.push_str("---\n");
+                text.push_str(&crate::pipeline::yaml::to_string(object));
+            }
+            text
+        }
+    };
+    Ok(printer.out(&text)?)
+}
+
+fn validate(printer: &Printer, args: SpecArgs) -> Result<(), Error> {
+    let (spec, manifests) = prepare(printer, &args)?;
+    printer.info(&format!(
+        "{}: valid ({} tenants, {} objects)",
+        args.file.display(),
+        spec.tenants.len(),
+        manifests.len()
+    ));
+    Ok(())
+}
+
+/// Asks `question` (`--yes` answers it); a no says `nothing` and ends the
+/// command with [`Error::Declined`].
+fn confirm(printer: &Printer, global: &Global, question: &str, nothing: &str) -> Result<(), Error> {
+    if printer
+        .confirm(question, global.yes)
+        .map_err(Error::Usage)?
+    {
+        return Ok(());
+    }
+    printer.info(nothing);
+    Err(Error::Declined)
+}
+
+/// The spec's tenant names for a message: `a, b` or `none`.
+fn tenant_names(spec: &Spec) -> String {
+    match spec.tenants.is_empty() {
+        true => "none".into(),
+        false => spec
+            .tenants
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// `infra` or `tenant/NAME`, naming a scope the spec has.
+fn parse_scope(text: &str, spec: &Spec) -> Result<Scope, Error> {
+    match text.split_once('/') {
+        None if text == "infra" => Ok(Scope::Infra),
+        Some(("tenant", name)) if spec.tenants.iter().any(|t| t.name == name) => {
+            Ok(Scope::Tenant(name.to_string()))
+        }
+        Some(("tenant", name)) => Err(Error::Usage(format!(
+            "--scope: no tenant `{name}` in the spec (tenants: {})",
+            tenant_names(spec)
+        ))),
+        _ => Err(Error::Usage(format!(
+            "--scope: expected `infra` or `tenant/NAME`, found `{text}`"
+        ))),
+    }
+}
