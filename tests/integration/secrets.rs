@@ -134,7 +134,10 @@ fn no_command_prints_a_secret() {
     // `apply` refuses it.
     assert_eq!(t.run(&["diff"]), 1);
     let drift = &t.outputs.last().unwrap().1;
-    assert!(drift.contains("conflict") && drift.contains("helm"), "{drift}");
+    assert!(
+        drift.contains("conflict") && drift.contains("helm"),
+        "{drift}"
+    );
     assert_eq!(t.run(&["diff", "-o", "json"]), 1);
     assert_eq!(t.run(&["apply", "--yes"]), 3);
     let conflict = &t.outputs.last().unwrap().1;

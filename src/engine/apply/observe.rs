@@ -552,20 +552,24 @@ async fn decide(
             ))
         }
         Err(e) if !e.conflict_causes().is_empty() => {
-            // Other managers own fields this apply would change: the change
-            // is what taking them over would do (a forced dry run).
             let forced = cluster
                 .apply(resource_ref, &body, true, true)
                 .await
                 .map_err(|e| super::describe(&e))?;
-            let causes = e.conflict_causes().iter();
-            let conflicts = diff::conflicts(causes.map(|c| (c.field.as_str(), c.message.as_str())));
-            let change = diff::compare(scope, Some(live_object), &forced).in_conflict(conflicts);
             Ok(Target {
                 refused: Some(super::describe(&e)),
-                ..target(change)
+                ..target(in_conflict(scope, live_object, &forced, &e))
             })
         }
         Err(e) => Err(super::describe(&e)),
     }
+}
+
+/// Other managers own fields an apply would change (`error`, the server's
+/// 409): the change is what taking them over would do (`forced`, a forced
+/// dry run), with who owns which fields.
+fn in_conflict(scope: &Scope, live: &Value, forced: &Value, error: &ClusterError) -> Change {
+    let causes = error.conflict_causes().iter();
+    let conflicts = diff::conflicts(causes.map(|c| (c.field.as_str(), c.message.as_str())));
+    diff::compare(scope, Some(live), forced).in_conflict(conflicts)
 }
