@@ -12,6 +12,18 @@ fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `cnvrgctl diff`, which must exit 1: its stdout.
+fn diff_showing_changes(env: &Env) -> String {
+    let out = env
+        .cnvrgctl(&["diff"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    stderr_of(&out);
+    stdout_of(&out)
+}
+
 /// The table row of `name`, split into its cells.
 fn row<'a>(stdout: &'a str, name: &str) -> Option<Vec<&'a str>> {
     stdout
@@ -30,14 +42,7 @@ fn a_kubectl_scale_shows_as_a_conflict_row_with_the_forced_hunk() {
     );
     env.kubectl_scale("research", AGENT, 3);
 
-    let out = env
-        .cnvrgctl(&["diff"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let stdout = stdout_of(&out);
-    stderr_of(&out);
+    let stdout = diff_showing_changes(&env);
     let cells = row(&stdout, AGENT).unwrap_or_else(|| panic!("no row for {AGENT}:\n{stdout}"));
     assert_eq!(
         cells[..5],
@@ -145,13 +150,7 @@ fn a_field_someone_else_removed_is_an_ordinary_update() {
         &format!("/apis/apps/v1/namespaces/research/deployments/{AGENT}"),
         &serde_json::json!({"metadata": {"labels": {label.as_str(): null}}}),
     );
-    let out = env
-        .cnvrgctl(&["diff"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let stdout = stdout_of(&out);
+    let stdout = diff_showing_changes(&env);
     let cells = row(&stdout, AGENT).unwrap_or_else(|| panic!("no row for {AGENT}:\n{stdout}"));
     assert_eq!(cells.len(), 5, "{stdout}");
     assert_eq!(cells[4], "update");
