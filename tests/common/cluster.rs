@@ -137,12 +137,47 @@ impl Env {
         self.apply(&[]).assert().success();
     }
 
-    /// Persisted writes by cnvrgctl (not by the test's own `apply_as`/`create`).
+    /// `kubectl scale deploy/NAME --replicas=N` as kubectl sends it: a merge
+    /// patch of the Deployment's `/scale` subresource, with kubectl's user
+    /// agent (so the server names the manager `kubectl`).
+    pub fn kubectl_scale(&self, namespace: &str, name: &str, replicas: i64) {
+        self.merge_patch(
+            "kubectl",
+            &format!("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"),
+            &serde_json::json!({"spec": {"replicas": replicas}}),
+        );
+    }
+
+    /// A JSON merge patch over HTTP by a client whose user agent (and so
+    /// field manager) is `agent`: another tool editing the cluster.
+    pub fn merge_patch(&self, agent: &str, path: &str, patch: &Value) {
+        use std::io::{Read, Write};
+        let url = self.server.url();
+        let host = url.trim_start_matches("http://");
+        let body = patch.to_string();
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "PATCH {path} HTTP/1.1\r\nHost: {host}\r\n\
+             User-Agent: {agent}/v1.32.4 (linux/amd64) kubernetes/59526cd\r\n\
+             Authorization: Bearer testserver-token\r\n\
+             Content-Type: application/merge-patch+json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    /// Persisted writes by cnvrgctl (not by the test's own `apply_as`/`create`
+    /// or `kubectl_scale`).
     pub fn writes(&self) -> Vec<Write> {
         self.server
             .writes()
             .into_iter()
-            .filter(|w| !["helm", "kubectl-create"].contains(&w.manager.as_str()))
+            .filter(|w| !["helm", "kubectl-create", "kubectl"].contains(&w.manager.as_str()))
             .collect()
     }
 

@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod catalogue;
 mod cli;
+mod drift;
 mod e2e;
 mod engine;
 mod faults;

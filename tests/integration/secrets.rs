@@ -130,7 +130,15 @@ fn no_command_prints_a_secret() {
             "type": "kubernetes.io/dockerconfigjson",
         }),
     );
-    assert_eq!(t.run(&["diff"]), 3);
+    // `diff` shows the drift (a conflict row and the forced hunk, masked),
+    // `apply` refuses it.
+    assert_eq!(t.run(&["diff"]), 1);
+    let drift = &t.outputs.last().unwrap().1;
+    assert!(
+        drift.contains("conflict") && drift.contains("helm"),
+        "{drift}"
+    );
+    assert_eq!(t.run(&["diff", "-o", "json"]), 1);
     assert_eq!(t.run(&["apply", "--yes"]), 3);
     let conflict = &t.outputs.last().unwrap().1;
     assert!(conflict.contains("helm"), "{conflict}");

@@ -225,7 +225,9 @@ pub struct Summary {
     pub kept: usize,
 }
 
-/// Applies what `observed` says, in plan order, waits, then prunes.
+/// Applies what `observed` says, in plan order, waits, then prunes; refused
+/// before any write when other managers own fields it would change (see
+/// [`Observed::conflicts`]).
 pub async fn run(
     cluster: Arc<Cluster>,
     manifests: &[Manifest],
@@ -234,6 +236,10 @@ pub async fn run(
     options: &Options,
     observer: &dyn Observer,
 ) -> Result<Summary, Problem> {
+    let conflicts = observed.conflicts();
+    if !conflicts.is_empty() {
+        return Err(Problem::Refused(conflicts));
+    }
     let waiter = Waiter::new(cluster.clone(), options.failure_grace);
     let actions = OnCluster {
         cluster: &cluster,

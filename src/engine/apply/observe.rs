@@ -38,6 +38,9 @@ pub struct Target {
     /// (a template change the server's defaults absorb): applied again so the
     /// next run can tell it is unchanged without asking the server.
     pub refresh: bool,
+    /// For an [`Op::Conflict`]: the server's refusal, worded for the user;
+    /// the object is written only with `--force-conflicts`.
+    pub refused: Option<String>,
 }
 
 /// A live member that left the spec.
@@ -86,6 +89,15 @@ impl Observed {
             .filter(|t| !t.external)
             .map(|t| t.change.clone())
             .chain(self.prune.iter().map(|p| p.change.clone()))
+            .collect()
+    }
+
+    /// Why objects cannot be applied without `--force-conflicts`: one line
+    /// per [`Op::Conflict`].
+    pub fn conflicts(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter_map(|t| t.refused.clone())
             .collect()
     }
 
@@ -486,6 +498,7 @@ async fn decide(
         change,
         external,
         refresh: false,
+        refused: None,
     };
     if external {
         return match &live {
@@ -538,6 +551,25 @@ async fn decide(
                 diff::compare(scope, Some(live_object), &body).with_op(Op::Replace),
             ))
         }
+        Err(e) if !e.conflict_causes().is_empty() => {
+            let forced = cluster
+                .apply(resource_ref, &body, true, true)
+                .await
+                .map_err(|e| super::describe(&e))?;
+            Ok(Target {
+                refused: Some(super::describe(&e)),
+                ..target(in_conflict(scope, live_object, &forced, &e))
+            })
+        }
         Err(e) => Err(super::describe(&e)),
     }
+}
+
+/// Other managers own fields an apply would change (`error`, the server's
+/// 409): the change is what taking them over would do (`forced`, a forced
+/// dry run), with who owns which fields.
+fn in_conflict(scope: &Scope, live: &Value, forced: &Value, error: &ClusterError) -> Change {
+    let causes = error.conflict_causes().iter();
+    let conflicts = diff::conflicts(causes.map(|c| (c.field.as_str(), c.message.as_str())));
+    diff::compare(scope, Some(live), forced).in_conflict(conflicts)
 }

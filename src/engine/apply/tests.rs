@@ -233,6 +233,7 @@ impl World {
             change: change(name, op),
             external: false,
             refresh: false,
+            refused: None,
         });
         self.manifests.push(Manifest {
             object,
@@ -285,6 +286,7 @@ fn change(name: &str, op: Op) -> Change {
         name: name.into(),
         before: None,
         after: None,
+        conflicts: Vec::new(),
     }
 }
 

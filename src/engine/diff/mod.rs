@@ -1,12 +1,14 @@
 //! Diff: what applying the desired objects would change. For each desired
 //! object the executor hands over the live object (or none) and the result of a
-//! server-side dry-run apply; this module strips the server's bookkeeping from
-//! both ([`normalize`]), decides the [`Op`] and returns a [`Change`], masks
+//! server-side dry-run apply (a forced one, with the [`Conflict`]s, when other
+//! field managers own fields it would change); this module strips the server's
+//! bookkeeping from both ([`normalize`]), decides the [`Op`] and returns a [`Change`], masks
 //! Secret values ([`mask_secrets`]) and lays a change out as a summary table and
 //! unified hunks ([`summary`], [`hunks`]). It is pure: it never talks to the
 //! cluster, never writes to the terminal and never applies anything. A change is
 //! data; acting on it is the executor's job.
 
+mod conflict;
 mod mask;
 mod normalize;
 mod present;
@@ -17,6 +19,7 @@ use serde_json::Value;
 
 use crate::pipeline::manifest::Scope;
 
+pub use conflict::{Conflict, conflicts};
 pub use mask::{MASK, mask_secrets};
 pub use normalize::normalize;
 pub use present::{DEFAULT_CONTEXT, Line, Tone, hunks, summary, to_plain_text};
@@ -32,6 +35,9 @@ pub enum Op {
     Replace,
     /// Prune: the object is no longer desired.
     Delete,
+    /// Other field managers own fields the apply would change (ownership
+    /// drift): applied only with `--force-conflicts`, which the change shows.
+    Conflict,
     Unchanged,
 }
 
@@ -43,6 +49,7 @@ impl Op {
             Op::Update => "update",
             Op::Replace => "replace",
             Op::Delete => "delete",
+            Op::Conflict => "conflict",
             Op::Unchanged => "unchanged",
         }
     }
@@ -64,8 +71,11 @@ pub struct Change {
     pub name: String,
     /// The normalized live object (`None` for [`Op::Create`]).
     pub before: Option<Value>,
-    /// The normalized would-be object (`None` for [`Op::Delete`]).
+    /// The normalized would-be object (`None` for [`Op::Delete`]); for
+    /// [`Op::Conflict`], what a forced apply would make it.
     pub after: Option<Value>,
+    /// For [`Op::Conflict`]: who owns which of the fields.
+    pub conflicts: Vec<Conflict>,
 }
 
 impl Change {
@@ -83,6 +93,16 @@ impl Change {
         Change { op, ..self }
     }
 
+    /// The change a forced apply would make, as an [`Op::Conflict`] with the
+    /// managers that own the fields.
+    pub fn in_conflict(self, conflicts: Vec<Conflict>) -> Change {
+        Change {
+            op: Op::Conflict,
+            conflicts,
+            ..self
+        }
+    }
+
     fn new(op: Op, scope: &Scope, identity: &Value) -> Change {
         let text = |v: &Value| v.as_str().map(str::to_string);
         Change {
@@ -93,6 +113,7 @@ impl Change {
             name: text(&identity["metadata"]["name"]).unwrap_or_default(),
             before: None,
             after: None,
+            conflicts: Vec::new(),
         }
     }
 }
@@ -127,18 +148,22 @@ pub fn prune(scope: &Scope, live: &Value) -> Change {
     }
 }
 
-/// The `--output json` form: `op`, `scope`, `kind`, `namespace`, `name` and
-/// `diff`, the unified hunks as text ([`DEFAULT_CONTEXT`] lines of context).
-/// It shows `before` and `after` as they are: call [`mask_secrets`] first
-/// unless secrets are to be shown.
+/// The `--output json` form: `op`, `scope`, `kind`, `namespace`, `name`,
+/// for a conflict `conflicts` (`manager`, `subresource`, `operation`,
+/// `fields`), and `diff`, the unified hunks as text ([`DEFAULT_CONTEXT`]
+/// lines of context). It shows `before` and `after` as they are: call
+/// [`mask_secrets`] first unless secrets are to be shown.
 impl Serialize for Change {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Change", 6)?;
+        let mut s = serializer.serialize_struct("Change", 7)?;
         s.serialize_field("op", &self.op)?;
         s.serialize_field("scope", &self.scope.to_string())?;
         s.serialize_field("kind", &self.kind)?;
         s.serialize_field("namespace", &self.namespace)?;
         s.serialize_field("name", &self.name)?;
+        if self.op == Op::Conflict {
+            s.serialize_field("conflicts", &self.conflicts)?;
+        }
         s.serialize_field("diff", &to_plain_text(&hunks(self, DEFAULT_CONTEXT)))?;
         s.end()
     }

@@ -42,18 +42,23 @@ impl Line {
     }
 }
 
-/// Column headings of the summary table.
-const COLUMNS: [&str; 5] = ["SCOPE", "KIND", "NAMESPACE", "NAME", "OP"];
+/// Column headings of the summary table; the last, the other field
+/// managers of a conflict, only when there is one.
+const COLUMNS: [&str; 6] = ["SCOPE", "KIND", "NAMESPACE", "NAME", "OP", "MANAGERS"];
 
 /// Spaces between columns.
 const GAP: usize = 2;
 
 /// The summary: a table of the changes that do something, in the order given,
 /// with columns aligned (no heading when there is none), then the counts line
-/// `N to create, N to update, N to replace, N to prune, N unchanged`.
-/// Cluster-scoped objects show `-` as their namespace.
+/// `N to create, N to update, N to replace, N to prune, N unchanged` (and
+/// `, N in conflict` when some are). Cluster-scoped objects show `-` as their
+/// namespace; a conflict shows who owns which fields
+/// (`kubectl (scale): .spec.replicas`) in a last column.
 pub fn summary(changes: &[Change]) -> Vec<Line> {
-    let rows: Vec<(Tone, [String; 5])> = changes
+    let any_conflict = changes.iter().any(|c| c.op == Op::Conflict);
+    let columns = if any_conflict { 6 } else { 5 };
+    let rows: Vec<(Tone, Vec<String>)> = changes
         .iter()
         .filter(|c| c.op != Op::Unchanged)
         .map(|c| {
@@ -62,47 +67,54 @@ pub fn summary(changes: &[Change]) -> Vec<Line> {
                 Op::Delete => Tone::Removed,
                 _ => Tone::Plain,
             };
-            let cells = [
+            let mut cells = vec![
                 c.scope.to_string(),
                 c.kind.clone(),
                 c.namespace.clone().unwrap_or_else(|| "-".into()),
                 c.name.clone(),
                 c.op.to_string(),
+                super::conflict::managers_cell(&c.conflicts),
             ];
+            cells.truncate(columns);
             (tone, cells)
         })
         .collect();
 
     let mut lines = Vec::new();
     if !rows.is_empty() {
-        let mut widths = COLUMNS.map(str::len);
+        let mut widths: Vec<usize> = COLUMNS[..columns].iter().map(|c| c.len()).collect();
         for (_, cells) in &rows {
             for (width, cell) in widths.iter_mut().zip(cells) {
                 *width = (*width).max(cell.chars().count());
             }
         }
-        lines.push(Line::new(Tone::Header, table_row(&COLUMNS, &widths)));
+        lines.push(Line::new(
+            Tone::Header,
+            table_row(&COLUMNS[..columns], &widths),
+        ));
         for (tone, cells) in &rows {
             lines.push(Line::new(*tone, table_row(cells, &widths)));
         }
     }
 
     let count = |op: Op| changes.iter().filter(|c| c.op == op).count();
-    lines.push(Line::new(
-        Tone::Plain,
-        format!(
-            "{} to create, {} to update, {} to replace, {} to prune, {} unchanged",
-            count(Op::Create),
-            count(Op::Update),
-            count(Op::Replace),
-            count(Op::Delete),
-            count(Op::Unchanged),
-        ),
-    ));
+    let mut counts = format!(
+        "{} to create, {} to update, {} to replace, {} to prune, {} unchanged",
+        count(Op::Create),
+        count(Op::Update),
+        count(Op::Replace),
+        count(Op::Delete),
+        count(Op::Unchanged),
+    );
+    if any_conflict {
+        counts.push_str(&format!(", {} in conflict", count(Op::Conflict)));
+    }
+    lines.push(Line::new(Tone::Plain, counts));
     lines
 }
 
-/// Cells padded to their column's width; the last one is not padded.
+/// Cells padded to their column's width; the last one is not padded, nor an
+/// empty last cell.
 fn table_row<S: AsRef<str>>(cells: &[S], widths: &[usize]) -> String {
     let mut row = String::new();
     for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
@@ -113,6 +125,7 @@ fn table_row<S: AsRef<str>>(cells: &[S], widths: &[usize]) -> String {
             row.extend(std::iter::repeat_n(' ', pad));
         }
     }
+    row.truncate(row.trim_end().len());
     row
 }
 
@@ -120,6 +133,7 @@ fn table_row<S: AsRef<str>>(cells: &[S], widths: &[usize]) -> String {
 /// `context` lines around each hunk: `--- live/ID` and `+++ desired/ID`, then
 /// `@@` hunks. A create shows the whole object added, a prune the whole object
 /// removed; an unchanged object (or one whose YAML is the same) shows nothing.
+/// A conflict's `+++` line says the change is what `--force-conflicts` does.
 pub fn hunks(change: &Change, context: usize) -> Vec<Line> {
     if change.op == Op::Unchanged {
         return Vec::new();
@@ -152,7 +166,13 @@ pub fn hunks(change: &Change, context: usize) -> Vec<Line> {
     let id = change.id();
     let mut lines = vec![
         Line::new(Tone::Header, format!("--- live/{id}")),
-        Line::new(Tone::Header, format!("+++ desired/{id}")),
+        Line::new(
+            Tone::Header,
+            match change.op {
+                Op::Conflict => format!("+++ desired/{id} (--force-conflicts)"),
+                _ => format!("+++ desired/{id}"),
+            },
+        ),
     ];
     let diff = TextDiff::from_lines(before.as_str(), after.as_str());
     for hunk in diff.unified_diff().context_radius(context).iter_hunks() {
@@ -341,6 +361,37 @@ tenant.team-a  Deployment  team-a     old-api  delete
             ]
         );
         assert_eq!(summary(&changes), lines, "same input, same output");
+    }
+
+    #[test]
+    fn a_conflict_row_names_the_managers_and_its_hunk_the_forced_apply() {
+        let conflict = crate::engine::diff::conflicts([(
+            ".spec.replicas",
+            r#"conflict with "kubectl" with subresource "scale" using apps/v1"#,
+        )]);
+        let drifted = yaml(&DEPLOYMENT.replace("replicas: 1", "replicas: 3"));
+        let change = compare(&tenant(), Some(&drifted), &yaml(DEPLOYMENT)).in_conflict(conflict);
+        let unchanged = compare(&tenant(), Some(&yaml(DEPLOYMENT)), &yaml(DEPLOYMENT));
+        assert_eq!(
+            to_plain_text(&summary(&[change.clone(), replica_change(), unchanged])),
+            "\
+SCOPE          KIND        NAMESPACE  NAME  OP        MANAGERS
+tenant.team-a  Deployment  team-a     web   conflict  kubectl (scale): .spec.replicas
+tenant.team-a  Deployment  team-a     web   update
+0 to create, 1 to update, 0 to replace, 0 to prune, 1 unchanged, 1 in conflict
+"
+        );
+        let text = to_plain_text(&hunks(&change, 0));
+        assert_eq!(
+            text,
+            "\
+--- live/Deployment/team-a/web
++++ desired/Deployment/team-a/web (--force-conflicts)
+@@ -7 +7 @@
+-  replicas: 3
++  replicas: 1
+"
+        );
     }
 
     #[test]

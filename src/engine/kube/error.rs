@@ -76,4 +76,15 @@ impl ClusterError {
     pub fn is_conflict(&self) -> bool {
         self.code() == Some(409)
     }
+
+    /// The fields other managers own, when a server-side apply was refused
+    /// for them (a 409 with causes); empty for any other error.
+    pub fn conflict_causes(&self) -> &[Cause] {
+        match self {
+            ClusterError::Api {
+                code: 409, causes, ..
+            } => causes,
+            _ => &[],
+        }
+    }
 }

@@ -131,7 +131,8 @@ pub(super) fn options(global: &Global, args: &ExecArgs) -> Options {
     }
 }
 
-/// Observes `scopes`, shows the changes, asks, runs `before_writing` (once
+/// Observes `scopes`, shows the changes, refuses fields other managers own
+/// (unless forced: nothing is written), asks, runs `before_writing` (once
 /// the user said yes, before any write), applies and waits. The first Ctrl-C
 /// stops starting new work and lets writes in flight finish; a second one
 /// quits at once.
@@ -150,10 +151,15 @@ pub(super) async fn converge(
     let json = mode.progress == crate::front::ui::ProgressMode::Json;
     let observed = apply::observe(cluster, manifests, &plan, scopes, &options).await?;
     let changes = observed.changes();
+    let conflicts = observed.conflicts();
     if observed.has_changes() {
-        // The table is what a question is about; `--quiet --yes` asks nothing.
+        // The table is what a question (or a refusal) is about; `--quiet
+        // --yes` asks nothing.
         if !json && (mode.status || !global.yes) {
             printer.lines(&diff::summary(&changes))?;
+        }
+        if !conflicts.is_empty() {
+            return Err(Problem::Refused(conflicts).into());
         }
         let question = format!("Apply these changes to {}?", cluster.server());
         super::confirm(printer, global, &question, "nothing applied")?;

@@ -23,11 +23,35 @@ pub enum Seg {
 
 pub type Path = Vec<Seg>;
 
-/// Which part of the object a manager entry covers.
+/// Which endpoint a manager entry's writes came through: the main resource,
+/// `/status`, or `/scale` (whose `.spec.replicas` is a field of the main
+/// resource, recorded with `"subresource": "scale"` as the real scale handler
+/// does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
     Main,
     Status,
+    Scale,
+}
+
+impl Sub {
+    /// The part of the object whose fields the entry owns: `/scale` writes
+    /// fields of the main resource.
+    pub fn part(self) -> Sub {
+        match self {
+            Sub::Scale => Sub::Main,
+            other => other,
+        }
+    }
+
+    /// The `subresource` of a `managedFields` entry.
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Sub::Main => None,
+            Sub::Status => Some("status"),
+            Sub::Scale => Some("scale"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,12 +105,12 @@ fn list_key(items: &[Value]) -> Option<&'static str> {
 /// apiVersion/kind, server-owned metadata and (when split off) status; for
 /// the status subresource only `.status`.
 pub fn view(obj: &Value, sub: Sub, status_split: bool) -> Value {
-    match sub {
+    match sub.part() {
         Sub::Status => match obj.get("status") {
             Some(s) => json!({ "status": s }),
             None => json!({}),
         },
-        Sub::Main => {
+        Sub::Main | Sub::Scale => {
             let mut v = obj.clone();
             if let Some(m) = v.as_object_mut() {
                 m.remove("apiVersion");
@@ -280,14 +304,17 @@ pub struct Applied {
     pub managers: Vec<Manager>,
 }
 
+/// A manager as the real server names it in a conflict (`printManager` over
+/// the manager identifier, which never holds the time, nor an applier's
+/// apiVersion): `"kubectl" with subresource "scale" using apps/v1`, `"helm"`.
 fn manager_label(m: &Manager) -> String {
     let mut s = format!("{:?}", m.manager);
-    if m.sub == Sub::Status {
-        s.push_str(" with subresource \"status\"");
+    if let Some(sub) = m.sub.name() {
+        s.push_str(&format!(" with subresource {sub:?}"));
     }
     match m.operation {
-        Operation::Apply => format!("{s} using {}", m.api_version),
-        Operation::Update => format!("{s} using {} at {}", m.api_version, m.time),
+        Operation::Apply => s,
+        Operation::Update => format!("{s} using {}", m.api_version),
     }
 }
 
@@ -317,7 +344,7 @@ pub fn apply(
             continue;
         }
         for (i, m) in managers.iter().enumerate() {
-            if m.sub == sub && m.manager != manager && m.fields.contains(path) {
+            if m.sub.part() == sub.part() && !me(m) && m.fields.contains(path) {
                 conflicts.push((i, path.clone()));
             }
         }
@@ -346,7 +373,7 @@ pub fn apply(
     for p in dropped {
         let others = managers
             .iter()
-            .filter(|m| !me(m) && m.sub == sub)
+            .filter(|m| !me(m) && m.sub.part() == sub.part())
             .any(|m| m.fields.iter().any(|f| f.starts_with(p)));
         if others || applied.keys().any(|f| f.starts_with(p)) {
             continue;
@@ -429,7 +456,10 @@ fn conflict_error(managers: &[Manager], conflicts: &[(usize, Path)]) -> ApiError
 }
 
 /// Ownership after a non-apply write: the writer takes every field it
-/// changed (from everyone else); fields gone from the object are dropped.
+/// changed, from every other manager entry (the same name through another
+/// operation or subresource is another manager, as the real identifier is
+/// name, operation and subresource); a field written with the value it had
+/// changes no owner; fields gone from the object are dropped.
 pub fn update_ownership(
     managers: &mut Vec<Manager>,
     old: Option<&Value>,
@@ -453,17 +483,15 @@ pub fn update_ownership(
         .into_iter()
         .filter(|p| !is_marker(p) || !old_f.contains_key(p) || new_f.get(p) != old_f.get(p))
         .collect();
-    for m in managers.iter_mut().filter(|m| m.sub == sub) {
+    let me = |m: &Manager| m.manager == manager && m.operation == Operation::Update && m.sub == sub;
+    for m in managers.iter_mut().filter(|m| m.sub.part() == sub.part()) {
         m.fields.retain(|p| new_f.contains_key(p));
-        if m.manager != manager {
+        if !me(m) {
             m.fields.retain(|p| !changed.contains(p));
         }
     }
     if !changed.is_empty() {
-        match managers
-            .iter_mut()
-            .find(|m| m.manager == manager && m.operation == Operation::Update && m.sub == sub)
-        {
+        match managers.iter_mut().find(|m| me(m)) {
             Some(m) => {
                 m.fields.extend(changed);
                 m.time = time.to_string();
@@ -487,7 +515,11 @@ pub fn prune_missing(managers: &mut Vec<Manager>, obj: &Value, status_split: boo
     let main = paths_of(&view(obj, Sub::Main, status_split));
     let status = paths_of(&view(obj, Sub::Status, status_split));
     for m in managers.iter_mut() {
-        let have = if m.sub == Sub::Main { &main } else { &status };
+        let have = if m.sub.part() == Sub::Main {
+            &main
+        } else {
+            &status
+        };
         m.fields.retain(|p| have.contains(p));
     }
     managers.retain(|m| !m.fields.is_empty() || m.operation == Operation::Apply);
@@ -513,8 +545,8 @@ pub fn render_managed_fields(stored: &mut Stored) {
             e.insert("time".into(), json!(m.time));
             e.insert("fieldsType".into(), json!("FieldsV1"));
             e.insert("fieldsV1".into(), fields_v1(&m.fields));
-            if m.sub == Sub::Status {
-                e.insert("subresource".into(), json!("status"));
+            if let Some(sub) = m.sub.name() {
+                e.insert("subresource".into(), json!(sub));
             }
             Value::Object(e)
         })

@@ -533,7 +533,7 @@ impl State {
                 }
                 o
             }
-            Sub::Main => {
+            Sub::Main | Sub::Scale => {
                 let mut o = body;
                 if def.status {
                     match old.obj.get("status") {
@@ -831,7 +831,7 @@ impl State {
         // a status write reads only the body's status
         let mut body = match sub {
             Sub::Status => json!({}),
-            Sub::Main => Value::clone(&old.obj),
+            Sub::Main | Sub::Scale => Value::clone(&old.obj),
         };
         body["status"] = status;
         if let Err(e) = self.write_full(&def, old, body, sub, &Ctx::controller(manager)) {

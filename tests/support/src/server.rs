@@ -817,7 +817,7 @@ fn scale(
             return error_response(&ApiError::bad_request("spec.replicas is required"));
         };
         let p = json!({ "spec": { "replicas": replicas } });
-        if let Err(e) = st.patch(def, ns, name, PatchType::Merge, p, Sub::Main, ctx) {
+        if let Err(e) = st.patch(def, ns, name, PatchType::Merge, p, Sub::Scale, ctx) {
             return error_response(&e);
         }
     }

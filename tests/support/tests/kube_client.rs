@@ -304,12 +304,13 @@ async fn conflict_names_the_other_manager_and_force_takes_over() {
     assert_eq!(status.reason, "Conflict");
     assert_eq!(
         status.message,
-        "Apply failed with 1 conflict: conflict with \"helm\" using apps/v1: .spec.replicas"
+        "Apply failed with 1 conflict: conflict with \"helm\": .spec.replicas"
     );
     let causes = status.details.unwrap().causes;
     assert_eq!(causes.len(), 1);
     assert_eq!(causes[0].reason, "FieldManagerConflict");
-    assert_eq!(causes[0].message, "conflict with \"helm\" using apps/v1");
+    // An applier is named without its apiVersion (the real identifier drops it).
+    assert_eq!(causes[0].message, "conflict with \"helm\"");
     assert_eq!(causes[0].field, ".spec.replicas");
 
     // Same values do not conflict: shared ownership.
@@ -339,6 +340,109 @@ async fn conflict_names_the_other_manager_and_force_takes_over() {
         .unwrap();
     let fields = helm.fields_v1.unwrap().0;
     assert!(fields["f:spec"].get("f:replicas").is_none(), "{fields}");
+}
+
+/// The owners of a deployment's `.spec.replicas`, as `manager/operation/subresource`.
+fn replicas_owners(d: &Deployment) -> Vec<String> {
+    let entries = d.metadata.managed_fields.clone().unwrap_or_default();
+    entries
+        .into_iter()
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .is_some_and(|f| f.0["f:spec"].get("f:replicas").is_some())
+        })
+        .map(|m| {
+            format!(
+                "{}/{}/{}",
+                m.manager.unwrap_or_default(),
+                m.operation.unwrap_or_default(),
+                m.subresource.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_scale_update_takes_replicas_as_a_scale_subresource_manager() {
+    let server = TestServer::start();
+    let api: Api<Deployment> = Api::namespaced(client(&server).await, "default");
+    let apply = |replicas, force| {
+        let params = if force {
+            ssa("cnvrgctl").force()
+        } else {
+            ssa("cnvrgctl")
+        };
+        let api = api.clone();
+        async move {
+            api.patch(
+                "web",
+                &params,
+                &Patch::Apply(deployment("web", replicas, "nginx:1.27")),
+            )
+            .await
+        }
+    };
+    apply(1, false).await.unwrap();
+    let scale = |replicas: i64| {
+        let api = api.clone();
+        async move {
+            api.patch_scale(
+                "web",
+                &PatchParams {
+                    field_manager: Some("kubectl".into()),
+                    ..PatchParams::default()
+                },
+                &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // The same value changes no owner.
+    scale(1).await;
+    assert_eq!(
+        replicas_owners(&api.get("web").await.unwrap()),
+        ["cnvrgctl/Apply/"]
+    );
+    // Another value moves the field to the scale writer.
+    scale(3).await;
+    let live = api.get("web").await.unwrap();
+    assert_eq!(live.spec.as_ref().unwrap().replicas, Some(3));
+    assert_eq!(replicas_owners(&live), ["kubectl/Update/scale"]);
+    let entry = live
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .find(|m| m.manager.as_deref() == Some("kubectl"))
+        .unwrap();
+    assert_eq!(entry.api_version.as_deref(), Some("apps/v1"));
+    assert_eq!(
+        entry.fields_v1.unwrap().0,
+        json!({"f:spec": {"f:replicas": {}}})
+    );
+
+    let err = apply(1, false).await.unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(status.code, 409);
+    assert_eq!(
+        status.message,
+        "Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas"
+    );
+    let causes = status.details.unwrap().causes;
+    assert_eq!(causes.len(), 1);
+    assert_eq!(
+        causes[0].message,
+        "conflict with \"kubectl\" with subresource \"scale\" using apps/v1"
+    );
+    assert_eq!(causes[0].field, ".spec.replicas");
+
+    let forced = apply(1, true).await.unwrap();
+    assert_eq!(forced.spec.as_ref().unwrap().replicas, Some(1));
+    assert_eq!(replicas_owners(&forced), ["cnvrgctl/Apply/"]);
 }
 
 #[tokio::test]

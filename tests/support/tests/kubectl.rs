@@ -208,6 +208,33 @@ fn kubectl_lists_applies_gets_and_diffs() {
             .unwrap()["spec"]["replicas"],
         4
     );
+    // The scale went through `/scale`: kubectl owns replicas with subresource
+    // "scale", and its own apply (another manager identity) now conflicts.
+    let live = server
+        .get("apps/v1", "Deployment", Some("app"), "web")
+        .unwrap();
+    let scaler = live["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subresource"] == "scale")
+        .cloned()
+        .unwrap();
+    assert_eq!(scaler["manager"], "kubectl");
+    assert_eq!(scaler["operation"], "Update");
+    assert_eq!(scaler["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+    let out = kubectl(
+        &server,
+        &["apply", "--server-side", "--validate=false", "-f", "-"],
+        Some(MANIFEST),
+    )
+    .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("conflict with \"kubectl\" with subresource \"scale\" using apps/v1"),
+        "{err}"
+    );
 
     let out = kubectl(&server, &["delete", "ns", "app", "--wait=false"], None).unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
