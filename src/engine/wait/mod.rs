@@ -8,6 +8,7 @@
 //! its pod's log tail. [`Waiter::blockers`] explains what is stuck.
 
 mod blockers;
+mod clocks;
 mod feed;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ pub use blockers::Blocker;
 
 use crate::engine::kube::{Cluster, Resource};
 use crate::engine::readiness::{self, Facts, PodTrouble, Readiness};
+use clocks::Clocks;
 use feed::Feed;
 
 /// Kinds whose pods are looked at while they are not ready.
@@ -83,8 +85,8 @@ pub struct Waiter {
     grace: Duration,
     feeds: Mutex<HashMap<FeedKey, Arc<Feed>>>,
     facts: OnceCell<Facts>,
-    /// When each pod's fatal trouble was first seen.
-    troubled_since: Mutex<HashMap<String, Instant>>,
+    /// How long each workload's pod troubles have been seen, live.
+    clocks: Mutex<Clocks>,
 }
 
 impl Waiter {
@@ -96,7 +98,7 @@ impl Waiter {
             grace,
             feeds: Mutex::default(),
             facts: OnceCell::new(),
-            troubled_since: Mutex::default(),
+            clocks: Mutex::default(),
         }
     }
 
@@ -206,10 +208,13 @@ impl Waiter {
     ) -> (Readiness, Option<Instant>) {
         if !feed.synced() {
             let why = match feed.failing() {
-                Some(e) => format!("watching {} failed, retrying: {e}", resource.api.plural),
+                Some(why) => format!("{why}; retrying"),
                 None => format!("watching {}", resource.api.plural),
             };
             return (Readiness::Progressing(why), None);
+        }
+        if let Some(why) = feed.failing() {
+            return (paused(&why), None);
         }
         let Some(object) = feed.get(name) else {
             return (
@@ -241,32 +246,52 @@ impl Waiter {
                 *pods = Some((pod_feed, rx));
             }
         }
-        let Some((pod_feed, _)) = pods else {
-            return (state, None);
-        };
-        let troubles = self.troubles(pod_feed, &object);
+        match pods {
+            Some((pod_feed, _)) => {
+                let workload = crate::engine::kube::id(resource, namespace, name);
+                self.with_pods(state, &workload, &object, pod_feed)
+            }
+            None => (state, None),
+        }
+    }
+
+    /// A workload not ready, with its worst pod trouble: Failed once a fatal
+    /// one has been seen, live, for the grace period. No verdict while the
+    /// pods' watch is down: what it holds may be stale.
+    fn with_pods(
+        &self,
+        state: Readiness,
+        workload: &str,
+        object: &Value,
+        pods: &Feed,
+    ) -> (Readiness, Option<Instant>) {
+        if let Some(why) = pods.failing() {
+            return (paused(&why), None);
+        }
+        let troubles = self.troubles(pods, object);
         let Some(worst) = troubles.first() else {
             return (state, None);
         };
-        let now = Instant::now();
-        if worst.fatal {
-            let since = *self
-                .troubled_since
-                .lock()
-                .expect("not poisoned")
-                .entry(format!("{ns}/{}/{}", worst.pod, worst.reason))
-                .or_insert(now);
-            if now >= since + self.grace {
-                return (
-                    Readiness::Failed(format!("{} (pod {})", worst.message, worst.pod)),
-                    None,
-                );
-            }
-            let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
-            return (Readiness::Progressing(why), Some(since + self.grace));
-        }
         let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
-        (Readiness::Progressing(why), None)
+        if !worst.fatal {
+            return (Readiness::Progressing(why), None);
+        }
+        let key = |t: &PodTrouble| format!("{}/{}", t.pod, t.reason);
+        let present: Vec<String> = troubles.iter().filter(|t| t.fatal).map(key).collect();
+        let seen = self.clocks.lock().expect("not poisoned").seen(
+            workload,
+            &key(worst),
+            &present,
+            pods.live_time(),
+        );
+        if seen >= self.grace {
+            let failed = format!("{} (pod {})", worst.message, worst.pod);
+            return (Readiness::Failed(failed), None);
+        }
+        (
+            Readiness::Progressing(why),
+            Some(Instant::now() + (self.grace - seen)),
+        )
     }
 
     /// Troubles of the workload's pods, fatal first.
@@ -343,6 +368,13 @@ impl Waiter {
             }
         }
     }
+}
+
+/// Waiting while the watch is down: `why` says what happened.
+fn paused(why: &str) -> Readiness {
+    Readiness::Progressing(format!(
+        "{why}; waiting to see the cluster again (failure grace paused)"
+    ))
 }
 
 /// Whether the object with `uid` is gone, given what has its name now: no

@@ -39,6 +39,7 @@ use serde_json::Value;
 
 pub use controller::{Behavior, PodTrouble, Target};
 pub use faults::{Fault, FaultKind, FaultTarget};
+pub use outage::Restart;
 
 use ops::{Ctx, State};
 
@@ -315,11 +316,10 @@ impl TestServer {
     /// `shutting_down` it answers new requests (not watches) with 503
     /// "apiserver is shutting down" and `Retry-After: 1`; then for `down` its
     /// connections are closed and new ones refused; then it serves again, the
-    /// controller having carried on. Returns at once; join the handle to wait
-    /// until it serves again.
-    pub fn restart(&self, shutting_down: Duration, down: Duration) -> JoinHandle<()> {
-        let phase = self.shared.phase.clone();
-        std::thread::spawn(move || outage::play(phase, shutting_down, down))
+    /// controller having carried on. Returns at once; the [`Restart`] tells
+    /// when the server is down and when it is back.
+    pub fn restart(&self, shutting_down: Duration, down: Duration) -> Restart {
+        Restart::start(self.shared.phase.clone(), shutting_down, down)
     }
 
     pub fn inject(&self, fault: Fault) {

@@ -41,13 +41,42 @@ pub async fn gone(phase: &mut watch::Receiver<Phase>) {
     let _ = phase.wait_for(|p| *p == Phase::Down).await;
 }
 
-/// Plays a restart on `phase`: shutting down, down, serving again.
-pub fn play(phase: watch::Sender<Phase>, shutting_down: Duration, down: Duration) {
-    phase.send_replace(Phase::ShuttingDown);
-    std::thread::sleep(shutting_down);
-    phase.send_replace(Phase::Down);
-    std::thread::sleep(down);
-    phase.send_replace(Phase::Serving);
+/// A restart under way, played on its own thread.
+pub struct Restart {
+    down: std::sync::mpsc::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Restart {
+    /// Starts playing a restart on `phase`: shutting down, down, serving again.
+    pub(crate) fn start(
+        phase: watch::Sender<Phase>,
+        shutting_down: Duration,
+        down: Duration,
+    ) -> Restart {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            phase.send_replace(Phase::ShuttingDown);
+            std::thread::sleep(shutting_down);
+            phase.send_replace(Phase::Down);
+            let _ = tx.send(());
+            std::thread::sleep(down);
+            phase.send_replace(Phase::Serving);
+        });
+        Restart { down: rx, thread }
+    }
+
+    /// Blocks until the server is down (connections refused).
+    pub fn until_down(&self) {
+        let _ = self.down.recv();
+    }
+
+    /// Blocks until the server serves again.
+    pub fn until_back(self) {
+        self.thread
+            .join()
+            .expect("the restart thread does not panic");
+    }
 }
 
 /// Listens on `port` again (the old socket is closed; the address may take
