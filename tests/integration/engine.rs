@@ -823,13 +823,17 @@ fn status_reports_each_component_from_the_readiness_rules() {
 fn status_shows_a_tenant_never_installed_as_one_row() {
     let env = Env::new(SPEC);
     env.apply(&["--scope", "infra"]).assert().success();
-    let out = env
-        .cnvrgctl(&["status"])
-        .assert()
-        .code(5)
-        .get_output()
-        .clone();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Not all ready: exit 5, as for any component not ready.
+    let not_ready = |args: &[&str]| {
+        env.cnvrgctl(args)
+            .assert()
+            .code(5)
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let out = not_ready(&["status"]);
+    let stdout = String::from_utf8_lossy(&out);
     let tenant: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with("tenant.research"))
@@ -847,13 +851,8 @@ fn status_shows_a_tenant_never_installed_as_one_row() {
     );
     assert!(!stdout.contains("not on the cluster"), "{stdout}");
 
-    let out = env
-        .cnvrgctl(&["status", "-o", "json", "--scope", "tenant/research"])
-        .assert()
-        .code(5)
-        .get_output()
-        .clone();
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = not_ready(&["status", "-o", "json", "--scope", "tenant/research"]);
+    let rows: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         rows,
         serde_json::json!([{
