@@ -308,7 +308,7 @@ fn an_api_server_restarting_mid_wait_pauses_the_failure_grace() {
         Behavior::NeverReady(PodTrouble::ImagePullBackOff),
     );
     let mut child = env
-        .process(&["apply", "--yes", "-o", "json", "--failure-grace", "2s"])
+        .process(&["apply", "--yes", "-o", "json", "--failure-grace", "3s"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -333,7 +333,7 @@ fn an_api_server_restarting_mid_wait_pauses_the_failure_grace() {
     // the pull succeeds and the pod becomes ready.
     let restart = env
         .server
-        .restart(Duration::from_secs(1), Duration::from_secs(4));
+        .restart(Duration::from_millis(500), Duration::from_secs(4));
     restart.until_down();
     env.server.behave(
         postgres,
