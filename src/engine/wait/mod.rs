@@ -5,7 +5,10 @@
 //! [`crate::engine::readiness`]'s; this module feeds it live objects and enforces the
 //! time limits: every wait has a deadline, a fatal pod trouble turns its
 //! workload Failed after a grace period, and a failed Job fails at once with
-//! its pod's log tail. [`Waiter::blockers`] explains what is stuck.
+//! its pod's log tail. While a watch is down (the API server restarting, say)
+//! nothing is judged: the grace clocks stop (`clocks.rs`) and the wait says
+//! why it waits, until the feed (`feed.rs`) has listed again.
+//! [`Waiter::blockers`] (`blockers.rs`) explains what is stuck.
 
 mod blockers;
 mod clocks;
