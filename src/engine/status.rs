@@ -20,7 +20,8 @@ use crate::pipeline::manifest::{Manifest, Scope};
 pub struct ComponentStatus {
     pub scope: String,
     pub component: String,
-    /// `Ready`, `Progressing` or `Failed`.
+    /// `Ready`, `Progressing`, `Failed`, or `NotInstalled` (a tenant with
+    /// nothing on the cluster, as one row with component `-`).
     pub state: &'static str,
     /// Why it is not ready: the first object not ready and its reason.
     pub detail: String,
@@ -68,7 +69,9 @@ pub async fn read_scope(
 }
 
 /// Per component of `scope`: the worst readiness of its rendered objects as
-/// found live (`live`), missing objects counting as Progressing.
+/// found live (`live`), missing objects counting as Progressing. A tenant
+/// with nothing on the cluster is one `NotInstalled` row instead: one fact,
+/// not a row per component.
 pub fn components(
     scope: &Scope,
     desired: &[&Manifest],
@@ -76,6 +79,9 @@ pub fn components(
     pods: &[Value],
     facts: &Facts,
 ) -> Vec<ComponentStatus> {
+    if let (Scope::Tenant(name), true) = (scope, live.is_empty()) {
+        return vec![not_installed(scope, name)];
+    }
     let key = |kind: &str, ns: Option<&str>, name: &str| {
         format!("{kind}/{}/{name}", ns.unwrap_or_default())
     };
@@ -131,6 +137,17 @@ pub fn components(
             }
         })
         .collect()
+}
+
+/// The one row of a tenant in the spec that was never installed.
+fn not_installed(scope: &Scope, name: &str) -> ComponentStatus {
+    ComponentStatus {
+        scope: scope.to_string(),
+        component: "-".into(),
+        state: "NotInstalled",
+        detail: format!("run cnvrgctl tenant add {name} or apply --scope tenant/{name}"),
+        objects: 0,
+    }
 }
 
 /// A workload not ready, with its worst pod's trouble appended.
@@ -267,6 +284,32 @@ mod tests {
             got[1].detail.contains("ImagePullBackOff") && got[1].detail.contains("pod orion-1"),
             "{}",
             got[1].detail
+        );
+    }
+
+    #[test]
+    fn a_tenant_with_nothing_on_the_cluster_is_one_row() {
+        let desired = [
+            manifest("Deployment", "orion", "orion-server"),
+            manifest("Deployment", "agent", "agent-default"),
+        ];
+        let refs: Vec<&Manifest> = desired.iter().collect();
+        let got = components(
+            &Scope::Tenant("ws".into()),
+            &refs,
+            &[],
+            &[],
+            &Facts::default(),
+        );
+        assert_eq!(
+            got,
+            vec![ComponentStatus {
+                scope: "tenant.ws".into(),
+                component: "-".into(),
+                state: "NotInstalled",
+                detail: "run cnvrgctl tenant add ws or apply --scope tenant/ws".into(),
+                objects: 0,
+            }]
         );
     }
 }

@@ -820,6 +820,52 @@ fn status_reports_each_component_from_the_readiness_rules() {
 }
 
 #[test]
+fn status_shows_a_tenant_never_installed_as_one_row() {
+    let env = Env::new(SPEC);
+    env.apply(&["--scope", "infra"]).assert().success();
+    // Not all ready: exit 5, as for any component not ready.
+    let not_ready = |args: &[&str]| {
+        env.cnvrgctl(args)
+            .assert()
+            .code(5)
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let out = not_ready(&["status"]);
+    let stdout = String::from_utf8_lossy(&out);
+    let tenant: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("tenant.research"))
+        .collect();
+    assert_eq!(tenant.len(), 1, "{stdout}");
+    let cells: Vec<&str> = tenant[0].split_whitespace().collect();
+    assert_eq!(
+        &cells[..3],
+        ["tenant.research", "-", "NotInstalled"],
+        "{stdout}"
+    );
+    assert!(
+        tenant[0].ends_with("run cnvrgctl tenant add research or apply --scope tenant/research"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not on the cluster"), "{stdout}");
+
+    let out = not_ready(&["status", "-o", "json", "--scope", "tenant/research"]);
+    let rows: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{
+            "scope": "tenant.research",
+            "component": "-",
+            "state": "NotInstalled",
+            "detail": "run cnvrgctl tenant add research or apply --scope tenant/research",
+            "objects": 0,
+        }])
+    );
+}
+
+#[test]
 fn tenant_list_shows_spec_and_cluster_and_flags_strays() {
     let two = SPEC.replace(
         "  tenants:\n",

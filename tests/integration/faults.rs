@@ -1,7 +1,7 @@
 //! Faults during apply against the test API server, and what a plain re-run
 //! does afterwards: a forbidden kind (RBAC 403), an admission webhook's
 //! denial, a namespace stuck terminating, the API server failing for a
-//! while, Ctrl-C at different points. Each run must stop or survive with a
+//! while or restarting mid-wait, Ctrl-C at different points. Each run must stop or survive with a
 //! message naming the object and the API's reason, and the re-run must
 //! converge with nothing lost: generated Secrets keep their values, volumes
 //! keep their identity, nothing is deleted that was not pruned on purpose.
@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use testserver::{Fault, FaultKind, FaultTarget, Verb};
+use testserver::{Behavior, Fault, FaultKind, FaultTarget, PodTrouble, Target, Verb};
 
 use crate::common::cluster::{Env, SMALL, ctrl_c, stderr_of};
 
@@ -279,4 +279,92 @@ fn an_api_server_that_never_comes_back_is_a_cluster_error_naming_it() {
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
+
+/// The JSON events of a run in the background, line by line.
+fn events(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(event) = serde_json::from_str(&line) {
+                let _ = tx.send(event);
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn an_api_server_restarting_mid_wait_pauses_the_failure_grace() {
+    let env = Env::new(SMALL);
+    let postgres = Target::kind("StatefulSet").named("research-postgres");
+    env.server.behave(
+        postgres.clone(),
+        Behavior::NeverReady(PodTrouble::ImagePullBackOff),
+    );
+    let mut child = env
+        .process(&["apply", "--yes", "-o", "json", "--failure-grace", "3s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = events(&mut child);
+    let mut seen = Vec::new();
+    let troubled = |e: &serde_json::Value| {
+        e["event"] == "waiting"
+            && e["object"] == "StatefulSet/research/research-postgres"
+            && e["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("ImagePullBackOff")
+    };
+    while !seen.iter().any(troubled) {
+        let event = events
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the pod's trouble is shown");
+        seen.push(event);
+    }
+    // The API server restarts for longer than the grace; while it is down
+    // the pull succeeds and the pod becomes ready.
+    let restart = env
+        .server
+        .restart(Duration::from_millis(500), Duration::from_secs(4));
+    restart.until_down();
+    env.server.behave(
+        postgres,
+        Behavior::Ready {
+            after: Duration::from_millis(50),
+        },
+    );
+    restart.until_back();
+    seen.extend(events.iter());
+    let out = child.wait_with_output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{seen:#?}");
+    assert!(!seen.iter().any(|e| e["event"] == "failed"), "{seen:#?}");
+    let unreachable: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter(|e| e["event"] == "waiting")
+        .filter(|e| e["object"] == "StatefulSet/research/research-postgres")
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("API server")
+        })
+        .collect();
+    assert!(!unreachable.is_empty(), "{seen:#?}");
+    assert!(
+        unreachable.iter().all(|e| {
+            let detail = e["detail"].as_str().unwrap_or_default();
+            detail.contains("unreachable") || detail.contains("shutting down")
+        }),
+        "{unreachable:#?}"
+    );
+    env.cnvrgctl(&["diff"]).assert().code(0);
 }

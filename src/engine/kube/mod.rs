@@ -9,20 +9,21 @@
 mod counter;
 mod discovery;
 mod error;
+mod health;
 mod portforward;
 mod retry;
+mod watch;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams, PropagationPolicy,
 };
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -36,6 +37,7 @@ pub use portforward::{ForwardError, Forwarded};
 
 use counter::{CountLayer, Counter};
 use discovery::Cache;
+use health::Health;
 
 /// The field manager every write is made under.
 pub const FIELD_MANAGER: &str = "cnvrgctl";
@@ -61,7 +63,9 @@ pub enum Seen {
     Deleted(Value),
     /// Everything that existed when the watch (re)started has been seen.
     Synced,
-    /// The watch failed and is backing off before it retries.
+    /// The watch is down (it failed, or the API server stopped answering):
+    /// what was seen may be stale until the next `Synced`, which follows a
+    /// fresh list. Says why, as a sentence.
     Failing(String),
 }
 
@@ -70,6 +74,7 @@ pub struct Cluster {
     client: Client,
     server: String,
     counter: Arc<Counter>,
+    health: Arc<Health>,
     discovery: Mutex<Cache>,
 }
 
@@ -112,17 +117,19 @@ impl Cluster {
         config.connect_timeout = Some(Duration::from_secs(10));
         let server = config.cluster_url.to_string();
         let counter = Arc::new(Counter::default());
+        let health = Arc::new(Health::new(&server));
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| fail(e.to_string()))?
             .with_layer(&CountLayer(counter.clone()))
             // Retrying clones the service below it; a buffer makes it cloneable.
             .with_layer(&BufferLayer::new(1024))
-            .with_layer(&RetryLayer::new(retry::RetryPolicy::default()))
+            .with_layer(&RetryLayer::new(retry::RetryPolicy::new(health.clone())))
             .build();
         Ok(Cluster {
             client,
             server: server.trim_end_matches('/').to_string(),
             counter,
+            health,
             discovery: Mutex::new(Cache::default()),
         })
     }
@@ -324,25 +331,19 @@ impl Cluster {
     }
 
     /// Watches one kind in one namespace (or cluster-wide): a list, then a
-    /// watch from its resourceVersion, restarted (with backoff) when the server
-    /// drops it.
+    /// watch from its resourceVersion, resumed when the server drops it.
+    /// When the watch fails or the API server stops answering, it says so
+    /// (`Failing`) and starts again with a fresh list (`watch.rs`).
     pub fn watch(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
     ) -> impl Stream<Item = Seen> + Send + 'static {
-        let resource = resource.clone();
-        watcher(self.api(&resource, namespace), watcher::Config::default())
-            .default_backoff()
-            .map(move |event| match event {
-                Ok(watcher::Event::Init) => Seen::Restarted,
-                Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => {
-                    Seen::Applied(to_value(&resource, o))
-                }
-                Ok(watcher::Event::Delete(o)) => Seen::Deleted(to_value(&resource, o)),
-                Ok(watcher::Event::InitDone) => Seen::Synced,
-                Err(e) => Seen::Failing(e.to_string()),
-            })
+        watch::watch(
+            self.api(resource, namespace),
+            resource.clone(),
+            self.health.subscribe(),
+        )
     }
 
     /// Runs one call under [`CALL_TIMEOUT`], turning kube's error into ours.

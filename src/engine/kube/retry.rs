@@ -3,13 +3,17 @@
 //! connection that failed, with exponential backoff and a bounded number of
 //! attempts (about 23 s of waiting in all). Every request cnvrgctl
 //! sends is idempotent (reads, server-side apply, deletes), so retrying is safe.
+//! Each attempt's result is also reported to the cluster's [`Health`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
 use tower::BoxError;
 use tower::retry::Policy;
+
+use super::health::Health;
 
 /// Attempts after the first.
 const MAX_RETRIES: u32 = 8;
@@ -18,9 +22,16 @@ const FIRST_DELAY: Duration = Duration::from_millis(100);
 /// No single wait is longer than this, whatever `Retry-After` says.
 const MAX_DELAY: Duration = Duration::from_secs(10);
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RetryPolicy {
     attempt: u32,
+    health: Arc<Health>,
+}
+
+impl RetryPolicy {
+    pub fn new(health: Arc<Health>) -> RetryPolicy {
+        RetryPolicy { attempt: 0, health }
+    }
 }
 
 fn retryable(status: StatusCode) -> bool {
@@ -41,6 +52,7 @@ impl<Res> Policy<Request<Body>, Response<Res>, BoxError> for RetryPolicy {
         _req: &mut Request<Body>,
         result: &mut Result<Response<Res>, BoxError>,
     ) -> Option<Self::Future> {
+        self.health.record(result);
         if self.attempt >= MAX_RETRIES {
             return None;
         }

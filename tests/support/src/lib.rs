@@ -23,6 +23,7 @@ mod defaults;
 mod errors;
 mod faults;
 mod ops;
+mod outage;
 mod portforward;
 mod resources;
 mod selectors;
@@ -38,6 +39,7 @@ use serde_json::Value;
 
 pub use controller::{Behavior, PodTrouble, Target};
 pub use faults::{Fault, FaultKind, FaultTarget};
+pub use outage::Restart;
 
 use ops::{Ctx, State};
 
@@ -119,6 +121,8 @@ pub struct Write {
 
 pub(crate) struct Shared {
     pub state: Mutex<State>,
+    /// Serving, or where it is in a restart ([`TestServer::restart`]).
+    pub phase: tokio::sync::watch::Sender<outage::Phase>,
 }
 
 impl Shared {
@@ -151,6 +155,7 @@ impl TestServer {
         let port = listener.local_addr().expect("local addr").port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(options)),
+            phase: tokio::sync::watch::Sender::new(outage::Phase::Serving),
         });
         controller::bootstrap(&mut shared.lock());
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -305,6 +310,16 @@ impl TestServer {
     /// How matching objects behave; the most specific target wins, later calls on ties.
     pub fn behave(&self, target: Target, behavior: Behavior) {
         self.state().behaviors.push((target, behavior));
+    }
+
+    /// Restarts the API server as a control-plane upgrade does: for
+    /// `shutting_down` it answers new requests (not watches) with 503
+    /// "apiserver is shutting down" and `Retry-After: 1`; then for `down` its
+    /// connections are closed and new ones refused; then it serves again, the
+    /// controller having carried on. Returns at once; the [`Restart`] tells
+    /// when the server is down and when it is back.
+    pub fn restart(&self, shutting_down: Duration, down: Duration) -> Restart {
+        Restart::start(self.shared.phase.clone(), shutting_down, down)
     }
 
     pub fn inject(&self, fault: Fault) {

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::apply::Sub;
 use crate::errors::ApiError;
 use crate::ops::{Ctx, PatchType, State};
+use crate::outage::{self, Phase};
 use crate::resources::ResourceDef;
 use crate::selectors::Selector;
 use crate::{Request, Shared, Verb};
@@ -28,25 +29,49 @@ pub async fn serve(
     shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     tokio::pin!(shutdown);
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let mut listener = Some(listener);
+    let mut phase = shared.phase.subscribe();
     loop {
+        let accepting = async {
+            match &listener {
+                Some(l) => l.accept().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => {
+            r = phase.changed() => {
+                if r.is_err() { break; }
+                let now = *phase.borrow_and_update();
+                match now {
+                    Phase::Down => listener = None,
+                    _ if listener.is_none() => listener = Some(outage::listen_again(port).await),
+                    _ => {}
+                }
+            }
+            accepted = accepting => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(shared, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
-                });
+                tokio::spawn(connection(stream, shared.clone()));
             }
         }
+    }
+}
+
+/// Serves one connection until the client closes it or the server goes down.
+async fn connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
+    let mut phase = shared.phase.subscribe();
+    let service = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(shared, req).await) }
+    });
+    let serving = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::select! {
+        _ = serving => {}
+        _ = outage::gone(&mut phase) => {}
     }
 }
 
@@ -307,6 +332,12 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Response<
         record.resource = Some(plural.clone());
         record.namespace = namespace.clone();
         record.name = name.clone();
+    }
+    let phase = *shared.phase.borrow();
+    if let Some(e) = outage::turned_away(phase, verb, matches!(route, Route::Health)) {
+        record.status = e.code;
+        shared.lock().requests.push(record);
+        return error_response(&e);
     }
     let actions = crate::faults::take(&mut shared.lock().faults, method.as_str(), &path, verb);
     if !actions.delay.is_zero() {

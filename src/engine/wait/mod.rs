@@ -5,19 +5,29 @@
 //! [`crate::engine::readiness`]'s; this module feeds it live objects and enforces the
 //! time limits: every wait has a deadline, a fatal pod trouble turns its
 //! workload Failed after a grace period, and a failed Job fails at once with
-//! its pod's log tail. [`Waiter::blockers`] explains what is stuck.
+//! its pod's log tail. While a watch is down (the API server restarting, say)
+//! nothing is judged: the grace clocks stop (`clocks.rs`) and the wait says
+//! why it waits, until the feed (`feed.rs`) has listed again.
+//! [`Waiter::blockers`] (`blockers.rs`) explains what is stuck.
+
+mod blockers;
+mod clocks;
+mod feed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::{OnceCell, watch};
 use tokio::time::Instant;
 
-use crate::engine::kube::{Cluster, Resource, Seen};
+pub use blockers::Blocker;
+
+use crate::engine::kube::{Cluster, Resource};
 use crate::engine::readiness::{self, Facts, PodTrouble, Readiness};
+use clocks::Clocks;
+use feed::Feed;
 
 /// Kinds whose pods are looked at while they are not ready.
 const POD_OWNERS: &[&str] = &[
@@ -29,8 +39,6 @@ const POD_OWNERS: &[&str] = &[
 ];
 /// Lines of a failed Job's log shown.
 const LOG_LINES: i64 = 20;
-/// Warning events shown per blocker.
-const EVENTS_SHOWN: usize = 3;
 
 /// How a wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,115 +67,6 @@ impl Failure {
     }
 }
 
-/// A live cache of one kind in one namespace, fed by a watch; dropping it
-/// stops the watch.
-struct Feed {
-    state: Arc<FeedState>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct FeedState {
-    objects: Mutex<HashMap<String, Value>>,
-    synced: Mutex<bool>,
-    failing: Mutex<Option<String>>,
-    version: watch::Sender<u64>,
-}
-
-impl Drop for Feed {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Feed {
-    fn start(cluster: &Cluster, resource: &Resource, namespace: Option<&str>) -> Arc<Feed> {
-        let state = Arc::new(FeedState::default());
-        let stream = cluster.watch(resource, namespace);
-        let feeding = state.clone();
-        let task = tokio::spawn(async move {
-            let mut stream = std::pin::pin!(stream);
-            let mut fresh: Option<HashMap<String, Value>> = None;
-            while let Some(seen) = stream.next().await {
-                feeding.take(seen, &mut fresh);
-                feeding.version.send_modify(|v| *v += 1);
-            }
-        });
-        Arc::new(Feed { state, task })
-    }
-}
-
-impl std::ops::Deref for Feed {
-    type Target = FeedState;
-    fn deref(&self) -> &FeedState {
-        &self.state
-    }
-}
-
-impl FeedState {
-    fn take(&self, seen: Seen, fresh: &mut Option<HashMap<String, Value>>) {
-        let name = |o: &Value| {
-            o["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        };
-        match seen {
-            Seen::Restarted => *fresh = Some(HashMap::new()),
-            Seen::Applied(o) => {
-                *self.failing.lock().expect("not poisoned") = None;
-                match fresh {
-                    Some(f) => {
-                        f.insert(name(&o), o);
-                    }
-                    None => {
-                        self.objects
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(name(&o), o);
-                    }
-                }
-            }
-            Seen::Deleted(o) => {
-                self.objects.lock().expect("not poisoned").remove(&name(&o));
-            }
-            Seen::Synced => {
-                if let Some(f) = fresh.take() {
-                    *self.objects.lock().expect("not poisoned") = f;
-                }
-                *self.synced.lock().expect("not poisoned") = true;
-                *self.failing.lock().expect("not poisoned") = None;
-            }
-            Seen::Failing(why) => *self.failing.lock().expect("not poisoned") = Some(why),
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<Value> {
-        self.objects
-            .lock()
-            .expect("not poisoned")
-            .get(name)
-            .cloned()
-    }
-
-    fn all(&self) -> Vec<Value> {
-        self.objects
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    fn synced(&self) -> bool {
-        *self.synced.lock().expect("not poisoned")
-    }
-
-    fn failing(&self) -> Option<String> {
-        self.failing.lock().expect("not poisoned").clone()
-    }
-}
-
 /// A watch's kind (`Kind.group`) and namespace.
 type FeedKey = (String, Option<String>);
 
@@ -183,24 +82,14 @@ pub struct Stuck {
     pub message: String,
 }
 
-/// What is stuck and why, for the report at a timeout or failure.
-#[derive(Debug, Clone)]
-pub struct Blocker {
-    pub object: String,
-    pub failure: Failure,
-    pub message: String,
-    pub pods: Vec<PodTrouble>,
-    pub events: Vec<String>,
-}
-
 /// Waits on objects; shares watches between waits.
 pub struct Waiter {
     cluster: Arc<Cluster>,
     grace: Duration,
     feeds: Mutex<HashMap<FeedKey, Arc<Feed>>>,
     facts: OnceCell<Facts>,
-    /// When each pod's fatal trouble was first seen.
-    troubled_since: Mutex<HashMap<String, Instant>>,
+    /// How long each workload's pod troubles have been seen, live.
+    clocks: Mutex<Clocks>,
 }
 
 impl Waiter {
@@ -212,7 +101,7 @@ impl Waiter {
             grace,
             feeds: Mutex::default(),
             facts: OnceCell::new(),
-            troubled_since: Mutex::default(),
+            clocks: Mutex::default(),
         }
     }
 
@@ -322,10 +211,13 @@ impl Waiter {
     ) -> (Readiness, Option<Instant>) {
         if !feed.synced() {
             let why = match feed.failing() {
-                Some(e) => format!("watching {} failed, retrying: {e}", resource.api.plural),
+                Some(why) => format!("{why}; retrying"),
                 None => format!("watching {}", resource.api.plural),
             };
             return (Readiness::Progressing(why), None);
+        }
+        if let Some(why) = feed.failing() {
+            return (paused(&why), None);
         }
         let Some(object) = feed.get(name) else {
             return (
@@ -357,32 +249,52 @@ impl Waiter {
                 *pods = Some((pod_feed, rx));
             }
         }
-        let Some((pod_feed, _)) = pods else {
-            return (state, None);
-        };
-        let troubles = self.troubles(pod_feed, &object);
+        match pods {
+            Some((pod_feed, _)) => {
+                let workload = crate::engine::kube::id(resource, namespace, name);
+                self.with_pods(state, &workload, &object, pod_feed)
+            }
+            None => (state, None),
+        }
+    }
+
+    /// A workload not ready, with its worst pod trouble: Failed once a fatal
+    /// one has been seen, live, for the grace period. No verdict while the
+    /// pods' watch is down: what it holds may be stale.
+    fn with_pods(
+        &self,
+        state: Readiness,
+        workload: &str,
+        object: &Value,
+        pods: &Feed,
+    ) -> (Readiness, Option<Instant>) {
+        if let Some(why) = pods.failing() {
+            return (paused(&why), None);
+        }
+        let troubles = self.troubles(pods, object);
         let Some(worst) = troubles.first() else {
             return (state, None);
         };
-        let now = Instant::now();
-        if worst.fatal {
-            let since = *self
-                .troubled_since
-                .lock()
-                .expect("not poisoned")
-                .entry(format!("{ns}/{}/{}", worst.pod, worst.reason))
-                .or_insert(now);
-            if now >= since + self.grace {
-                return (
-                    Readiness::Failed(format!("{} (pod {})", worst.message, worst.pod)),
-                    None,
-                );
-            }
-            let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
-            return (Readiness::Progressing(why), Some(since + self.grace));
-        }
         let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
-        (Readiness::Progressing(why), None)
+        if !worst.fatal {
+            return (Readiness::Progressing(why), None);
+        }
+        let key = |t: &PodTrouble| format!("{}/{}", t.pod, t.reason);
+        let present: Vec<String> = troubles.iter().filter(|t| t.fatal).map(key).collect();
+        let seen = self.clocks.lock().expect("not poisoned").seen(
+            workload,
+            &key(worst),
+            &present,
+            pods.live_time(),
+        );
+        if seen >= self.grace {
+            let failed = format!("{} (pod {})", worst.message, worst.pod);
+            return (Readiness::Failed(failed), None);
+        }
+        (
+            Readiness::Progressing(why),
+            Some(Instant::now() + (self.grace - seen)),
+        )
     }
 
     /// Troubles of the workload's pods, fatal first.
@@ -459,52 +371,13 @@ impl Waiter {
             }
         }
     }
+}
 
-    /// What each object not ready is waiting for: its last message, its pods'
-    /// troubles and recent Warning events about it or its pods.
-    pub async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker> {
-        let mut events_by_ns: HashMap<String, Vec<Value>> = HashMap::new();
-        let event_kind = self.cluster.resource("v1", "Event").await.ok().flatten();
-        let pod_kind = self.cluster.resource("v1", "Pod").await.ok().flatten();
-        let mut out = Vec::new();
-        for s in stuck {
-            let (resource, namespace, name) = (&s.resource, &s.namespace, &s.name);
-            let object = crate::engine::kube::id(resource, namespace.as_deref(), name);
-            let mut pods = Vec::new();
-            if let (Some(ns), Some(pod_kind)) = (namespace, &pod_kind)
-                && POD_OWNERS.contains(&resource.api.kind.as_str())
-            {
-                let feed = self.feed(resource, Some(ns));
-                if let Some(workload) = feed.get(name) {
-                    let pod_feed = self.feed(pod_kind, Some(ns));
-                    pods = self.troubles(&pod_feed, &workload);
-                }
-            }
-            let mut events = Vec::new();
-            if let (Some(ns), Some(event_kind)) = (namespace, &event_kind) {
-                if !events_by_ns.contains_key(ns) {
-                    let list = self
-                        .cluster
-                        .list(event_kind, Some(ns), None)
-                        .await
-                        .unwrap_or_default();
-                    events_by_ns.insert(ns.clone(), list);
-                }
-                let about: Vec<&str> = std::iter::once(name.as_str())
-                    .chain(pods.iter().map(|p| p.pod.as_str()))
-                    .collect();
-                events = warnings(&events_by_ns[ns], &about, name);
-            }
-            out.push(Blocker {
-                object,
-                failure: s.failure,
-                message: s.message.clone(),
-                pods,
-                events,
-            });
-        }
-        out
-    }
+/// Waiting while the watch is down: `why` says what happened.
+fn paused(why: &str) -> Readiness {
+    Readiness::Progressing(format!(
+        "{why}; waiting to see the cluster again (failure grace paused)"
+    ))
 }
 
 /// Whether the object with `uid` is gone, given what has its name now: no
@@ -515,45 +388,6 @@ fn gone(found: Option<&Value>, uid: Option<&str>) -> bool {
         (Some(object), Some(uid)) => object["metadata"]["uid"].as_str() != Some(uid),
         (Some(_), None) => false,
     }
-}
-
-/// The last Warning events about `names` (or pods whose names start with the
-/// workload's), oldest first, as "Reason: message (xN)".
-fn warnings(events: &[Value], names: &[&str], workload: &str) -> Vec<String> {
-    let mut picked: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["type"] == "Warning")
-        .filter(|e| {
-            let about = e["involvedObject"]["name"].as_str().unwrap_or_default();
-            names.contains(&about) || about.starts_with(&format!("{workload}-"))
-        })
-        .collect();
-    let time = |e: &Value| {
-        e["lastTimestamp"]
-            .as_str()
-            .or(e["eventTime"].as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    picked.sort_by_key(|e| time(e));
-    let start = picked.len().saturating_sub(EVENTS_SHOWN);
-    picked[start..]
-        .iter()
-        .map(|e| {
-            let count = e["count"].as_u64().unwrap_or(1);
-            let times = if count > 1 {
-                format!(" (x{count})")
-            } else {
-                String::new()
-            };
-            format!(
-                "{} {}: {}{times}",
-                e["involvedObject"]["name"].as_str().unwrap_or_default(),
-                e["reason"].as_str().unwrap_or_default(),
-                e["message"].as_str().unwrap_or_default().trim()
-            )
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -569,32 +403,5 @@ mod tests {
         assert!(!gone(Some(&old), Some("u-1")), "still there");
         assert!(gone(Some(&new), Some("u-1")), "deleted and made again");
         assert!(!gone(Some(&new), None), "no uid: by name only");
-    }
-
-    #[test]
-    fn warnings_pick_the_last_ones_about_the_object_or_its_pods() {
-        let e = |name: &str, kind: &str, reason: &str, t: &str| {
-            json!({"type": kind, "reason": reason, "message": "m", "lastTimestamp": t,
-                   "involvedObject": {"name": name}, "count": 2})
-        };
-        let events = vec![
-            e("web-abc", "Warning", "Failed", "2026-01-01T00:00:03Z"),
-            e("web", "Normal", "ScalingReplicaSet", "2026-01-01T00:00:01Z"),
-            e("other", "Warning", "Failed", "2026-01-01T00:00:02Z"),
-            e(
-                "web",
-                "Warning",
-                "ProgressDeadlineExceeded",
-                "2026-01-01T00:00:02Z",
-            ),
-        ];
-        let got = warnings(&events, &["web"], "web");
-        assert_eq!(
-            got,
-            [
-                "web ProgressDeadlineExceeded: m (x2)",
-                "web-abc Failed: m (x2)"
-            ]
-        );
     }
 }
