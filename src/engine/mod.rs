@@ -8,6 +8,7 @@
 //! events and values; the terminal is the front end's business.
 
 pub mod apply;
+pub mod diagnosis;
 pub mod diff;
 pub mod forward;
 pub mod inventory;

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::engine::diagnosis::{self, Related};
 use crate::engine::inventory::{self, ApplySet};
 use crate::engine::kube::{Cluster, ClusterError};
-use crate::engine::readiness::{self, Facts, Readiness};
+use crate::engine::readiness::{self, Facts, Readiness, Timestamp};
 use crate::pipeline::manifest::{Manifest, Scope};
 
 /// One component's state.
@@ -28,20 +29,38 @@ pub struct ComponentStatus {
     pub objects: usize,
 }
 
+/// A scope as found on the cluster: its live members, and the Pods,
+/// ReplicaSets and Events of its namespaces (what a diagnosis reads).
+#[derive(Debug, Clone, Default)]
+pub struct LiveScope {
+    pub members: Vec<Value>,
+    pub pods: Vec<Value>,
+    pub replica_sets: Vec<Value>,
+    pub events: Vec<Value>,
+}
+
+impl LiveScope {
+    fn related(&self) -> Related<'_> {
+        Related {
+            pods: &self.pods,
+            replica_sets: &self.replica_sets,
+            events: &self.events,
+        }
+    }
+}
+
 /// The live members of a scope (one list per member kind and namespace) and
-/// the Pods of its namespaces; empty when the scope was never installed.
-pub async fn read_scope(
-    cluster: &Cluster,
-    set: &ApplySet,
-) -> Result<(Vec<Value>, Vec<Value>), ClusterError> {
+/// the Pods, ReplicaSets and Events of its namespaces; empty when the scope
+/// was never installed.
+pub async fn read_scope(cluster: &Cluster, set: &ApplySet) -> Result<LiveScope, ClusterError> {
     let Some(config_maps) = cluster.resource("v1", inventory::PARENT_KIND).await? else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(LiveScope::default());
     };
     let Some(parent) = cluster
         .get(&config_maps, Some(&set.namespace), &set.name)
         .await?
     else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(LiveScope::default());
     };
     let mut namespaces = inventory::namespaces(&parent);
     namespaces.insert(set.namespace.clone());
@@ -59,33 +78,42 @@ pub async fn read_scope(
     .into_iter()
     .map(|(_, object)| object)
     .collect();
-    let mut pods = Vec::new();
-    if let Some(pod_kind) = cluster.resource("v1", "Pod").await? {
-        for ns in &namespaces {
-            pods.extend(cluster.list(&pod_kind, Some(ns), None).await?);
+    let in_namespaces = async |api_version: &str, kind: &str| {
+        let mut all = Vec::new();
+        if let Some(resource) = cluster.resource(api_version, kind).await? {
+            for ns in &namespaces {
+                all.extend(cluster.list(&resource, Some(ns), None).await?);
+            }
         }
-    }
-    Ok((members, pods))
+        Ok::<_, ClusterError>(all)
+    };
+    Ok(LiveScope {
+        members,
+        pods: in_namespaces("v1", "Pod").await?,
+        replica_sets: in_namespaces("apps/v1", "ReplicaSet").await?,
+        events: in_namespaces("v1", "Event").await?,
+    })
 }
 
 /// Per component of `scope`: the worst readiness of its rendered objects as
-/// found live (`live`), missing objects counting as Progressing. A tenant
-/// with nothing on the cluster is one `NotInstalled` row instead: one fact,
-/// not a row per component.
+/// found live (`live`), missing objects counting as Progressing, a workload's
+/// with its worst pod's present trouble. A tenant with nothing on the cluster
+/// is one `NotInstalled` row instead: one fact, not a row per component.
 pub fn components(
     scope: &Scope,
     desired: &[&Manifest],
-    live: &[Value],
-    pods: &[Value],
+    live: &LiveScope,
     facts: &Facts,
+    now: Timestamp,
 ) -> Vec<ComponentStatus> {
-    if let (Scope::Tenant(name), true) = (scope, live.is_empty()) {
+    if let (Scope::Tenant(name), true) = (scope, live.members.is_empty()) {
         return vec![not_installed(scope, name)];
     }
     let key = |kind: &str, ns: Option<&str>, name: &str| {
         format!("{kind}/{}/{name}", ns.unwrap_or_default())
     };
     let by_key: HashMap<String, &Value> = live
+        .members
         .iter()
         .map(|o| {
             let meta = &o["metadata"];
@@ -103,7 +131,7 @@ pub fn components(
     for m in desired {
         let state = match by_key.get(&key(m.kind(), m.namespace(), m.name())) {
             None => Readiness::Progressing("not on the cluster (run cnvrgctl apply)".into()),
-            Some(object) => with_pods(readiness::readiness(object, facts), object, pods),
+            Some(object) => explained(object, live, facts, now),
         };
         per_component
             .entry(m.origin.component.clone())
@@ -150,42 +178,14 @@ fn not_installed(scope: &Scope, name: &str) -> ComponentStatus {
     }
 }
 
-/// A workload not ready, with its worst pod's trouble appended.
-fn with_pods(state: Readiness, object: &Value, pods: &[Value]) -> Readiness {
+/// An object's readiness, with its diagnosis folded in when it is not ready.
+fn explained(object: &Value, live: &LiveScope, facts: &Facts, now: Timestamp) -> Readiness {
+    let state = readiness::readiness(object, facts);
     if state.is_ready() {
         return state;
     }
-    let mut troubles: Vec<readiness::PodTrouble> = pods
-        .iter()
-        .filter(|p| readiness::selects(object, p))
-        .filter_map(readiness::pod_trouble)
-        .collect();
-    troubles.sort_by(|a, b| b.fatal.cmp(&a.fatal).then(a.pod.cmp(&b.pod)));
-    match (state, troubles.first()) {
-        (Readiness::Progressing(why), Some(t)) => {
-            Readiness::Progressing(format!("{why}; {} (pod {})", t.message, t.pod))
-        }
-        (state, _) => state,
-    }
-}
-
-/// Storage facts for PVC readiness: WaitForFirstConsumer classes and the default.
-pub fn facts(classes: &[Value]) -> Facts {
-    let mut facts = Facts::default();
-    for class in classes {
-        let name = class["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if class["volumeBindingMode"] == "WaitForFirstConsumer" {
-            facts.wait_for_first_consumer.insert(name.clone());
-        }
-        if class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
-        {
-            facts.default_storage_class = Some(name);
-        }
-    }
-    facts
+    let diagnosis = diagnosis::troubles(object, &live.related(), Some(now));
+    diagnosis::explain(state, &diagnosis)
 }
 
 /// The scopes installed on the cluster: every ApplySet parent cnvrgctl wrote,
@@ -259,12 +259,17 @@ mod tests {
             "status": {"phase": "Pending", "containerStatuses": [{"name": "orion", "image": "prefect:3", "ready": false,
                 "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]}}),
         ];
+        let live = LiveScope {
+            members: live,
+            pods,
+            ..LiveScope::default()
+        };
         let got = components(
             &Scope::Tenant("ws".into()),
             &refs,
             &live,
-            &pods,
             &Facts::default(),
+            Timestamp::UNIX_EPOCH,
         );
         assert_eq!(got.len(), 2);
         assert_eq!(
@@ -297,9 +302,9 @@ mod tests {
         let got = components(
             &Scope::Tenant("ws".into()),
             &refs,
-            &[],
-            &[],
+            &LiveScope::default(),
             &Facts::default(),
+            Timestamp::UNIX_EPOCH,
         );
         assert_eq!(
             got,

@@ -238,13 +238,11 @@ pub(super) async fn delete_in_order<A: Actions>(
         if !actions.until_gone(at, uid, until).await {
             return Err(Problem::NotReady {
                 failed: vec![id.clone()],
-                blockers: vec![Blocker {
-                    object: id,
-                    failure: Failure::TimedOut,
-                    message: "timed out waiting for it to be deleted (finalizers?)".into(),
-                    pods: Vec::new(),
-                    events: Vec::new(),
-                }],
+                blockers: vec![Blocker::new(
+                    id,
+                    Failure::TimedOut,
+                    "timed out waiting for it to be deleted (finalizers?)".into(),
+                )],
                 skipped: 0,
             });
         }

@@ -156,12 +156,9 @@ impl Actions for Fake {
     async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker> {
         stuck
             .iter()
-            .map(|s| Blocker {
-                object: crate::engine::kube::id(&s.resource, s.namespace.as_deref(), &s.name),
-                failure: s.failure,
-                message: s.message.clone(),
-                pods: Vec::new(),
-                events: Vec::new(),
+            .map(|s| {
+                let object = crate::engine::kube::id(&s.resource, s.namespace.as_deref(), &s.name);
+                Blocker::new(object, s.failure, s.message.clone())
             })
             .collect()
     }

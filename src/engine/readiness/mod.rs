@@ -22,11 +22,14 @@ mod service;
 mod storage;
 mod workloads;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 pub use pods::{PodTrouble, pod_trouble, selects};
+
+/// A point in time, as the API server writes it (RFC 3339).
+pub type Timestamp = k8s_openapi::jiff::Timestamp;
 pub use service::load_balancer_ready;
 
 /// What the waits, `status` and progress lines show.
@@ -61,10 +64,56 @@ impl Readiness {
 /// Facts about the cluster some rules need (pure input, gathered by the caller).
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
-    /// Storage classes with `volumeBindingMode: WaitForFirstConsumer`.
-    pub wait_for_first_consumer: BTreeSet<String>,
+    /// The storage classes, by name.
+    pub classes: BTreeMap<String, StorageClass>,
     /// Name of the default StorageClass, if any.
     pub default_storage_class: Option<String>,
+}
+
+/// What a claim's readiness needs to know about its storage class.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageClass {
+    /// `volumeBindingMode`: `Immediate` (the default) or `WaitForFirstConsumer`.
+    pub binding_mode: String,
+    pub provisioner: String,
+}
+
+impl Facts {
+    /// The facts read off the cluster's StorageClass objects.
+    pub fn from_classes(classes: &[Value]) -> Facts {
+        let mut facts = Facts::default();
+        for class in classes {
+            let name = str_at(class, &["metadata", "name"]).unwrap_or_default();
+            let default = str_at(
+                class,
+                &[
+                    "metadata",
+                    "annotations",
+                    "storageclass.kubernetes.io/is-default-class",
+                ],
+            ) == Some("true");
+            if default {
+                facts.default_storage_class = Some(name.to_owned());
+            }
+            let class = StorageClass {
+                binding_mode: str_at(class, &["volumeBindingMode"])
+                    .unwrap_or("Immediate")
+                    .to_owned(),
+                provisioner: str_at(class, &["provisioner"])
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            facts.classes.insert(name.to_owned(), class);
+        }
+        facts
+    }
+
+    /// Whether claims of `class` stay Pending until a pod uses them.
+    pub fn binds_late(&self, class: &str) -> bool {
+        self.classes
+            .get(class)
+            .is_some_and(|c| c.binding_mode == "WaitForFirstConsumer")
+    }
 }
 
 /// How the generic `observedGeneration` check applies to a kind.
@@ -273,6 +322,8 @@ struct Condition<'a> {
     reason: &'a str,
     message: &'a str,
     observed_generation: Option<i64>,
+    /// `lastTransitionTime`: since when the condition has had its status.
+    since: &'a str,
 }
 
 impl Condition<'_> {
@@ -307,6 +358,7 @@ fn condition<'a>(object: &'a Value, kind: &str) -> Option<Condition<'a>> {
             reason: str_at(c, &["reason"]).unwrap_or_default(),
             message: str_at(c, &["message"]).unwrap_or_default(),
             observed_generation: int_at(c, &["observedGeneration"]),
+            since: str_at(c, &["lastTransitionTime"]).unwrap_or_default(),
         })
 }
 

@@ -7,6 +7,7 @@
 //! The class is the claim's `spec.storageClassName` or, when that is absent,
 //! the cluster's default class (an explicit `""` means "no class" and is not
 //! replaced by the default). Which classes bind late is a [`Facts`] input.
+//! A claim still waiting names its class, binding mode and provisioner.
 
 use serde_json::Value;
 
@@ -27,13 +28,25 @@ pub(super) fn persistent_volume_claim(object: &Value, facts: &Facts) -> Readines
                 None => facts.default_storage_class.as_deref(),
             };
             match class {
-                Some(class) if facts.wait_for_first_consumer.contains(class) => Readiness::Ready,
+                Some(class) if facts.binds_late(class) => Readiness::Ready,
                 Some(class) if !class.is_empty() => Readiness::Progressing(format!(
-                    "waiting for a volume to be bound (storage class {class})"
+                    "waiting for a volume to be bound ({})",
+                    class_facts(class, facts)
                 )),
                 _ => Readiness::Progressing("waiting for a volume to be bound".to_owned()),
             }
         }
+    }
+}
+
+/// "storage class ssd, binding Immediate, provisioner ebs.csi.aws.com".
+fn class_facts(name: &str, facts: &Facts) -> String {
+    match facts.classes.get(name) {
+        Some(class) => format!(
+            "storage class {name}, binding {}, provisioner {}",
+            class.binding_mode, class.provisioner
+        ),
+        None => format!("storage class {name}, which is not on the cluster"),
     }
 }
 
@@ -58,10 +71,12 @@ mod tests {
     use super::*;
 
     fn facts() -> Facts {
-        Facts {
-            wait_for_first_consumer: ["local-path".to_owned()].into(),
-            default_storage_class: Some("local-path".to_owned()),
-        }
+        Facts::from_classes(&[
+            serde_json::json!({"metadata": {"name": "local-path", "annotations": {
+                "storageclass.kubernetes.io/is-default-class": "true"}},
+                "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"}),
+            serde_json::json!({"metadata": {"name": "ssd"}, "provisioner": "ebs.csi.aws.com"}),
+        ])
     }
 
     fn claim(spec: &str, phase: &str) -> Value {
@@ -102,7 +117,16 @@ status: {{phase: {phase}}}
         let got = readiness(&claim("{storageClassName: ssd}", "Pending"), &facts());
         assert_eq!(
             got,
-            Readiness::Progressing("waiting for a volume to be bound (storage class ssd)".into())
+            Readiness::Progressing(
+                "waiting for a volume to be bound (storage class ssd, binding Immediate, \
+                 provisioner ebs.csi.aws.com)"
+                    .into()
+            )
+        );
+        let missing = readiness(&claim("{storageClassName: gold}", "Pending"), &facts());
+        assert_eq!(
+            missing.message(),
+            "waiting for a volume to be bound (storage class gold, which is not on the cluster)"
         );
         let no_class = readiness(&claim("{storageClassName: ''}", "Pending"), &facts());
         assert_eq!(

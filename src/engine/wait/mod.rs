@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 pub use blockers::Blocker;
 
+use crate::engine::diagnosis::{self, Related};
 use crate::engine::kube::{Cluster, Resource};
 use crate::engine::readiness::{self, Facts, PodTrouble, Readiness};
 use clocks::Clocks;
@@ -121,21 +122,19 @@ impl Waiter {
     async fn facts(&self) -> Facts {
         self.facts
             .get_or_init(|| async {
-                let mut facts = Facts::default();
-                if let Ok(Some(classes)) = self.cluster.resource("storage.k8s.io/v1", "StorageClass").await
-                    && let Ok(list) = self.cluster.list(&classes, None, None).await
+                let classes = match self
+                    .cluster
+                    .resource("storage.k8s.io/v1", "StorageClass")
+                    .await
                 {
-                    for class in list {
-                        let name = class["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                        if class["volumeBindingMode"] == "WaitForFirstConsumer" {
-                            facts.wait_for_first_consumer.insert(name.clone());
-                        }
-                        if class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true" {
-                            facts.default_storage_class = Some(name);
-                        }
-                    }
-                }
-                facts
+                    Ok(Some(classes)) => self
+                        .cluster
+                        .list(&classes, None, None)
+                        .await
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                Facts::from_classes(&classes)
             })
             .await
             .clone()
@@ -164,11 +163,11 @@ impl Waiter {
     ) -> Outcome {
         let feed = self.feed(resource, namespace);
         let mut changed = feed.version.subscribe();
-        let mut pods: Option<(Arc<Feed>, watch::Receiver<u64>)> = None;
+        let mut around = Around::default();
         let mut last = String::new();
         loop {
             let (state, next_check) = self
-                .evaluate(&feed, resource, namespace, name, &mut pods)
+                .evaluate(&feed, resource, namespace, name, &mut around)
                 .await;
             match state {
                 Readiness::Ready => return Outcome::Ready,
@@ -181,15 +180,9 @@ impl Waiter {
                 }
             }
             let wake = next_check.map_or(deadline, |t| t.min(deadline));
-            let pods_changed = async {
-                match &mut pods {
-                    Some((_, rx)) => rx.changed().await.ok(),
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 _ = changed.changed() => {}
-                _ = pods_changed => {}
+                _ = around.changed() => {}
                 _ = tokio::time::sleep_until(wake) => {
                     if Instant::now() >= deadline {
                         return Outcome::TimedOut(last);
@@ -207,7 +200,7 @@ impl Waiter {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-        pods: &mut Option<(Arc<Feed>, watch::Receiver<u64>)>,
+        around: &mut Around,
     ) -> (Readiness, Option<Instant>) {
         if !feed.synced() {
             let why = match feed.failing() {
@@ -241,46 +234,69 @@ impl Waiter {
         let Some(ns) = namespace else {
             return (state, None);
         };
-        if pods.is_none() {
-            let pod_kind = self.cluster.resource("v1", "Pod").await.ok().flatten();
-            if let Some(pod_kind) = pod_kind {
-                let pod_feed = self.feed(&pod_kind, Some(ns));
-                let rx = pod_feed.version.subscribe();
-                *pods = Some((pod_feed, rx));
-            }
+        self.open_around(around, kind, ns).await;
+        let workload = crate::engine::kube::id(resource, namespace, name);
+        self.with_pods(state, &workload, &object, around)
+    }
+
+    /// Opens, once, the feeds a workload's diagnosis reads: its namespace's
+    /// Pods, and ReplicaSets for a Deployment.
+    async fn open_around(&self, around: &mut Around, kind: &str, ns: &str) {
+        if around.pods.is_none()
+            && let Ok(Some(pods)) = self.cluster.resource("v1", "Pod").await
+        {
+            let feed = self.feed(&pods, Some(ns));
+            around.changes.push(feed.version.subscribe());
+            around.pods = Some(feed);
         }
-        match pods {
-            Some((pod_feed, _)) => {
-                let workload = crate::engine::kube::id(resource, namespace, name);
-                self.with_pods(state, &workload, &object, pod_feed)
-            }
-            None => (state, None),
+        if kind == "Deployment"
+            && around.replica_sets.is_none()
+            && let Ok(Some(sets)) = self.cluster.resource("apps/v1", "ReplicaSet").await
+        {
+            let feed = self.feed(&sets, Some(ns));
+            around.changes.push(feed.version.subscribe());
+            around.replica_sets = Some(feed);
         }
     }
 
     /// A workload not ready, with its worst pod trouble: Failed once a fatal
-    /// one has been seen, live, for the grace period. No verdict while the
-    /// pods' watch is down: what it holds may be stale.
+    /// one has been seen, live, for the grace period. No verdict while a
+    /// watch it reads is down: what it holds may be stale.
     fn with_pods(
         &self,
         state: Readiness,
         workload: &str,
         object: &Value,
-        pods: &Feed,
+        around: &Around,
     ) -> (Readiness, Option<Instant>) {
-        if let Some(why) = pods.failing() {
-            return (paused(&why), None);
-        }
-        let troubles = self.troubles(pods, object);
-        let Some(worst) = troubles.first() else {
+        let Some(pods) = &around.pods else {
             return (state, None);
         };
-        let why = format!("{}; {} (pod {})", state.message(), worst.message, worst.pod);
+        for feed in [Some(pods), around.replica_sets.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(why) = feed.failing() {
+                return (paused(&why), None);
+            }
+        }
+        let (all_pods, replica_sets) = (pods.all(), around.replica_sets.as_ref().map(|f| f.all()));
+        let related = Related {
+            pods: &all_pods,
+            replica_sets: replica_sets.as_deref().unwrap_or_default(),
+            events: &[],
+        };
+        // No "for how long" live: the line would change every second.
+        let diagnosis = diagnosis::troubles(object, &related, None);
+        let Some(worst) = diagnosis.pods.first() else {
+            return (state, None);
+        };
+        let why = diagnosis::explain(state, &diagnosis);
         if !worst.fatal {
-            return (Readiness::Progressing(why), None);
+            return (why, None);
         }
         let key = |t: &PodTrouble| format!("{}/{}", t.pod, t.reason);
-        let present: Vec<String> = troubles.iter().filter(|t| t.fatal).map(key).collect();
+        let present: Vec<String> = diagnosis.pods.iter().filter(|t| t.fatal).map(key).collect();
         let seen = self.clocks.lock().expect("not poisoned").seen(
             workload,
             &key(worst),
@@ -288,25 +304,9 @@ impl Waiter {
             pods.live_time(),
         );
         if seen >= self.grace {
-            let failed = format!("{} (pod {})", worst.message, worst.pod);
-            return (Readiness::Failed(failed), None);
+            return (Readiness::Failed(diagnosis::line(&diagnosis, worst)), None);
         }
-        (
-            Readiness::Progressing(why),
-            Some(Instant::now() + (self.grace - seen)),
-        )
-    }
-
-    /// Troubles of the workload's pods, fatal first.
-    fn troubles(&self, pods: &Feed, workload: &Value) -> Vec<PodTrouble> {
-        let mut troubles: Vec<PodTrouble> = pods
-            .all()
-            .iter()
-            .filter(|p| readiness::selects(workload, p))
-            .filter_map(readiness::pod_trouble)
-            .collect();
-        troubles.sort_by(|a, b| b.fatal.cmp(&a.fatal).then(a.pod.cmp(&b.pod)));
-        troubles
+        (why, Some(Instant::now() + (self.grace - seen)))
     }
 
     /// The log tail of a failed Job's most recent failed pod, as text to append.
@@ -370,6 +370,26 @@ impl Waiter {
                 _ = tokio::time::sleep_until(deadline) => return false,
             }
         }
+    }
+}
+
+/// The feeds read around a workload that is not ready (opened on first
+/// need), and their change signals.
+#[derive(Default)]
+struct Around {
+    pods: Option<Arc<Feed>>,
+    replica_sets: Option<Arc<Feed>>,
+    changes: Vec<watch::Receiver<u64>>,
+}
+
+impl Around {
+    /// Resolves when any of the feeds changes; never while none is open.
+    async fn changed(&mut self) {
+        if self.changes.is_empty() {
+            return std::future::pending().await;
+        }
+        let changes = self.changes.iter_mut().map(|rx| Box::pin(rx.changed()));
+        let _ = futures::future::select_all(changes).await;
     }
 }
 

@@ -9,6 +9,7 @@ use super::prepare;
 use crate::engine::apply::scope_namespace;
 use crate::engine::inventory::ApplySet;
 use crate::engine::kube::Cluster;
+use crate::engine::readiness::Facts;
 use crate::engine::status::{self, ComponentStatus};
 use crate::front::cli::{Global, OutputFormat, SpecArgs, StatusArgs};
 use crate::front::error::Error;
@@ -28,18 +29,19 @@ async fn read(
         Some(r) => cluster.list(&r, None, None).await?,
         None => Vec::new(),
     };
-    let facts = status::facts(&classes);
+    let facts = Facts::from_classes(&classes);
     let mut out = Vec::new();
     for scope in scopes {
         let Some(ns) = scope_namespace(manifests, scope) else {
             continue;
         };
-        let (live, pods) = status::read_scope(cluster, &ApplySet::new(scope, &ns)).await?;
+        let live = status::read_scope(cluster, &ApplySet::new(scope, &ns)).await?;
         let desired: Vec<&Manifest> = manifests
             .iter()
             .filter(|m| &m.origin.scope == scope)
             .collect();
-        out.extend(status::components(scope, &desired, &live, &pods, &facts));
+        let now = k8s_openapi::jiff::Timestamp::now();
+        out.extend(status::components(scope, &desired, &live, &facts, now));
     }
     Ok(out)
 }

@@ -1,17 +1,17 @@
-//! Pods: the readiness of a pod waited on directly, the trouble a pod is in
-//! (what a user must see live while waiting on the workload that owns it) and
-//! whether a workload's selector picks a pod.
-//!
-//! [`pod_trouble`] only reads the pod: the grace period after which a fatal
-//! trouble turns its workload Failed, and attaching troubles to workloads with
-//! [`selects`], are the caller's. Troubles are fatal when waiting won't fix
-//! them: image pull errors, crash loops, container config errors and pods no
-//! node can take. A container that died (OOMKilled, non-zero exit) is shown but
-//! not fatal: it restarts, and becomes a crash loop if it keeps dying.
+//! A pod's trouble: what a user must see, live and in reports, about a pod
+//! that is not ready, read from its present state only (conditions and
+//! container statuses, never events). [`pod_trouble`] only reads the pod: the
+//! grace period after which a fatal trouble turns its workload Failed, and
+//! attaching troubles to workloads, are the caller's. Troubles are fatal when
+//! waiting won't fix them: image pull errors, crash loops, container config
+//! errors and pods no node can take. A container that died (OOMKilled,
+//! non-zero exit) is shown but not fatal: it restarts, and becomes a crash
+//! loop if it keeps dying. A container that runs but is not ready, or waits
+//! for any other reason, is named with how long it has been so.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Facts, Readiness, at, condition, int_at, str_at};
+use super::super::{Timestamp, at, bool_at, condition, int_at, str_at};
 
 /// One pod's trouble, if any: what a user must see live while waiting on the
 /// workload that owns it.
@@ -48,9 +48,18 @@ const CONFIG_ERRORS: &[&str] = &[
     "RunContainerError",
 ];
 
-/// The pod's trouble, if any; a fatal trouble wins over one that is not, then
-/// init containers over app containers.
-pub fn pod_trouble(pod: &Value) -> Option<PodTrouble> {
+/// Scheduler messages that mean the pod waits on something on its way (a
+/// claim being bound), not on something that will never come.
+const SCHEDULING_WAITS: &[&str] = &[
+    "unbound immediate PersistentVolumeClaims",
+    "waiting for ephemeral volume controller",
+];
+
+/// The pod's trouble, if any, as it is now; a fatal trouble wins over one
+/// that is not, then init containers over app containers, and a container
+/// that runs but is not ready comes last. `now` (when known) says for how
+/// long a container has not been ready.
+pub fn pod_trouble(pod: &Value, now: Option<Timestamp>) -> Option<PodTrouble> {
     let name = str_at(pod, &["metadata", "name"]).unwrap_or_default();
     let phase = str_at(pod, &["status", "phase"]).unwrap_or_default();
     if phase == "Succeeded" {
@@ -60,21 +69,28 @@ pub fn pod_trouble(pod: &Value) -> Option<PodTrouble> {
         && scheduled.is_false()
         && scheduled.reason == "Unschedulable"
     {
+        let waits = SCHEDULING_WAITS
+            .iter()
+            .any(|wait| scheduled.message.contains(wait));
         return Some(PodTrouble {
             pod: name.to_owned(),
             container: None,
             reason: "Unschedulable".to_owned(),
             message: format!("Unschedulable: {}", scheduled.message),
-            fatal: true,
+            fatal: !waits,
         });
     }
+    let not_ready_for = condition(pod, "Ready")
+        .filter(|ready| ready.is_false())
+        .map(|ready| for_how_long(ready.since, now))
+        .unwrap_or_default();
     let statuses = ["initContainerStatuses", "containerStatuses"]
         .into_iter()
         .filter_map(|field| at(pod, &["status", field])?.as_array())
         .flatten();
     let mut found: Option<PodTrouble> = None;
     for status in statuses {
-        let Some(trouble) = container_trouble(name, status) else {
+        let Some(trouble) = container_trouble(name, status, &not_ready_for) else {
             continue;
         };
         if trouble.fatal {
@@ -93,10 +109,54 @@ pub fn pod_trouble(pod: &Value) -> Option<PodTrouble> {
             fatal: false,
         });
     }
-    found
+    found.or_else(|| running_not_ready(name, pod, &not_ready_for))
 }
 
-fn container_trouble(pod: &str, status: &Value) -> Option<PodTrouble> {
+/// The first app container that runs but is not ready (its readiness probe
+/// failing, as a rule), with its restarts.
+fn running_not_ready(pod_name: &str, pod: &Value, not_ready_for: &str) -> Option<PodTrouble> {
+    if str_at(pod, &["status", "phase"]) != Some("Running") {
+        return None;
+    }
+    let status = at(pod, &["status", "containerStatuses"])?
+        .as_array()?
+        .iter()
+        .find(|s| at(s, &["state", "running"]).is_some() && !bool_at(s, &["ready"]))?;
+    let container = str_at(status, &["name"]).unwrap_or_default();
+    let restarts = int_at(status, &["restartCount"]).unwrap_or(0);
+    let history = match restarts {
+        0 => String::new(),
+        n => {
+            let last = at(status, &["lastState", "terminated"])
+                .map(last_exit)
+                .unwrap_or_default();
+            format!(", restarted {}{last}", times(n))
+        }
+    };
+    Some(PodTrouble {
+        pod: pod_name.to_owned(),
+        container: Some(container.to_owned()),
+        reason: "NotReady".to_owned(),
+        message: format!("container {container} running but not ready{not_ready_for}{history}"),
+        fatal: false,
+    })
+}
+
+/// " for 2m10s" since an RFC 3339 time, or nothing when either is unknown.
+fn for_how_long(since: &str, now: Option<Timestamp>) -> String {
+    let (Some(now), Ok(since)) = (now, since.parse::<Timestamp>()) else {
+        return String::new();
+    };
+    let secs = (now.as_second() - since.as_second()).max(0);
+    let text = match secs {
+        s if s >= 3_600 => format!("{}h{}m", s / 3_600, s % 3_600 / 60),
+        s if s >= 60 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    };
+    format!(" for {text}")
+}
+
+fn container_trouble(pod: &str, status: &Value, not_ready_for: &str) -> Option<PodTrouble> {
     let container = str_at(status, &["name"]).unwrap_or_default();
     let image = str_at(status, &["image"]).unwrap_or_default();
     let restarts = int_at(status, &["restartCount"]).unwrap_or(0);
@@ -133,7 +193,18 @@ fn container_trouble(pod: &str, status: &Value) -> Option<PodTrouble> {
             let message = format!("{reason}: container {container}: {detail}");
             return Some(trouble(reason, message, true));
         }
-        return None;
+        if reason.is_empty() {
+            return None;
+        }
+        // Any other wait (ContainerCreating, PodInitializing): named, with how
+        // long; the events say why (a volume that does not mount, say).
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({detail})")
+        };
+        let message = format!("{reason}: container {container} waiting{not_ready_for}{detail}");
+        return Some(trouble(reason, message, false));
     }
     let (terminated, current) = match at(status, &["state", "terminated"]) {
         Some(terminated) => (terminated, true),
@@ -179,97 +250,13 @@ fn times(n: i64) -> String {
     }
 }
 
-/// Readiness of a pod waited on directly (not through a workload): Ready once
-/// Succeeded or its `Ready` condition is True, Failed when its phase is Failed,
-/// otherwise Progressing with its trouble (the caller applies the grace period)
-/// or with what it is waiting for.
-pub(super) fn pod(object: &Value, _: &Facts) -> Readiness {
-    let phase = str_at(object, &["status", "phase"]).unwrap_or("Pending");
-    if phase == "Succeeded" || condition(object, "Ready").is_some_and(|c| c.is_true()) {
-        return Readiness::Ready;
-    }
-    let trouble = pod_trouble(object);
-    if phase == "Failed" {
-        return Readiness::Failed(match trouble {
-            Some(trouble) => format!("pod failed: {}", trouble.message),
-            None => "pod failed".to_owned(),
-        });
-    }
-    if let Some(trouble) = trouble {
-        return Readiness::Progressing(trouble.message);
-    }
-    let not_ready: Vec<&str> = at(object, &["status", "containerStatuses"])
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|status| status.get("ready").and_then(Value::as_bool) != Some(true))
-        .filter_map(|status| str_at(status, &["name"]))
-        .collect();
-    if phase == "Running" && !not_ready.is_empty() {
-        return Readiness::Progressing(format!(
-            "waiting for containers to become ready: {}",
-            not_ready.join(", ")
-        ));
-    }
-    Readiness::Progressing(format!("pod is {phase}"))
-}
-
-/// Whether the workload's `spec.selector` picks the pod: same namespace, every
-/// `matchLabels` entry present, every `matchExpressions` entry (In, NotIn,
-/// Exists, DoesNotExist) satisfied. A missing or empty selector picks nothing:
-/// the API rejects empty selectors on workloads, and matching every pod in the
-/// namespace would pin other workloads' troubles on this one.
-pub fn selects(workload: &Value, pod: &Value) -> bool {
-    if str_at(workload, &["metadata", "namespace"]) != str_at(pod, &["metadata", "namespace"]) {
-        return false;
-    }
-    let Some(selector) = at(workload, &["spec", "selector"]).and_then(Value::as_object) else {
-        return false;
-    };
-    let empty = Map::new();
-    let labels = at(pod, &["metadata", "labels"])
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let match_labels = selector
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let expressions = selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if match_labels.is_empty() && expressions.is_empty() {
-        return false;
-    }
-    match_labels
-        .iter()
-        .all(|(key, value)| labels.get(key) == Some(value))
-        && expressions
-            .iter()
-            .all(|expression| matches_expression(expression, labels))
-}
-
-fn matches_expression(expression: &Value, labels: &Map<String, Value>) -> bool {
-    let key = str_at(expression, &["key"]).unwrap_or_default();
-    let value = labels.get(key).and_then(Value::as_str);
-    let values = super::strings_at(expression, &["values"]);
-    match str_at(expression, &["operator"]).unwrap_or_default() {
-        "In" => value.is_some_and(|value| values.contains(&value)),
-        "NotIn" => value.is_none_or(|value| !values.contains(&value)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::{fixture, readiness};
+    use super::super::super::{Facts, Readiness, fixture, readiness};
     use super::*;
 
     fn trouble(yaml: &str) -> Option<PodTrouble> {
-        pod_trouble(&fixture(yaml))
+        pod_trouble(&fixture(yaml), None)
     }
 
     #[test]
@@ -288,7 +275,7 @@ status:
   - {name: web, image: nginx:1.27, ready: true, restartCount: 0, state: {running: {startedAt: '2024-01-01T00:00:00Z'}}}
 "#,
         );
-        assert_eq!(pod_trouble(&pod), None);
+        assert_eq!(pod_trouble(&pod, None), None);
         assert_eq!(readiness(&pod, &Facts::default()), Readiness::Ready);
     }
 
@@ -507,7 +494,7 @@ status:
             check(
                 "{apiVersion: v1, kind: Pod, metadata: {name: p}, status: {phase: Running, containerStatuses: [{name: app, ready: false, state: {running: {}}}]}}"
             ),
-            Readiness::Progressing("waiting for containers to become ready: app".into())
+            Readiness::Progressing("container app running but not ready".into())
         );
         assert_eq!(
             check(
@@ -517,73 +504,67 @@ status:
         );
     }
 
-    fn pod(labels: &str) -> Value {
-        fixture(&format!(
-            "{{apiVersion: v1, kind: Pod, metadata: {{name: p, namespace: cnvrg, labels: {labels}}}}}"
-        ))
+    #[test]
+    fn running_but_not_ready_names_the_container_how_long_and_its_restarts() {
+        let pod = fixture(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0}
+status:
+  phase: Running
+  conditions:
+  - {type: Ready, status: "False", lastTransitionTime: "2026-01-01T00:00:00Z"}
+  containerStatuses:
+  - {name: postgres, image: postgres:16, ready: false, restartCount: 2, state: {running: {startedAt: "2026-01-01T00:00:10Z"}},
+     lastState: {terminated: {exitCode: 0, reason: Completed}}}
+"#,
+        );
+        let now: Timestamp = "2026-01-01T00:02:10Z".parse().unwrap();
+        let got = pod_trouble(&pod, Some(now)).unwrap();
+        assert_eq!(got.reason, "NotReady");
+        assert_eq!(got.container.as_deref(), Some("postgres"));
+        assert_eq!(
+            got.message,
+            "container postgres running but not ready for 2m10s, restarted 2 times, last exit code 0 (Completed)"
+        );
+        assert!(!got.fatal);
     }
 
     #[test]
-    fn selector_with_match_labels() {
-        let deployment = fixture(
-            "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: cnvrg}, spec: {selector: {matchLabels: {app: web}}}}",
-        );
-        assert!(selects(
-            &deployment,
-            &pod("{app: web, pod-template-hash: 5d9c}")
-        ));
-        assert!(!selects(&deployment, &pod("{app: api}")));
-        let elsewhere = fixture(
-            "{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: other, labels: {app: web}}}",
-        );
-        assert!(!selects(&deployment, &elsewhere));
+    fn unschedulable_while_a_claim_is_unbound_is_not_fatal() {
+        let got = trouble(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0}
+status:
+  phase: Pending
+  conditions:
+  - {type: PodScheduled, status: "False", reason: Unschedulable,
+     message: "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."}
+"#,
+        )
+        .unwrap();
+        assert_eq!(got.reason, "Unschedulable");
+        assert!(!got.fatal, "the claim is on its way: {got:?}");
     }
 
     #[test]
-    fn selector_with_match_expressions() {
-        let workload = fixture(
-            "
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: cnvrg}
-spec:
-  selector:
-    matchLabels: {app: db}
-    matchExpressions:
-    - {key: tier, operator: In, values: [primary, replica]}
-    - {key: canary, operator: NotIn, values: ['true']}
-    - {key: tenant, operator: Exists}
-    - {key: debug, operator: DoesNotExist}
-",
-        );
-        assert!(selects(
-            &workload,
-            &pod("{app: db, tier: primary, tenant: acme}")
-        ));
-        assert!(selects(
-            &workload,
-            &pod("{app: db, tier: replica, tenant: acme, canary: 'false'}")
-        ));
-        assert!(!selects(
-            &workload,
-            &pod("{app: db, tier: backup, tenant: acme}")
-        ));
-        assert!(!selects(
-            &workload,
-            &pod("{app: db, tier: primary, tenant: acme, canary: 'true'}")
-        ));
-        assert!(!selects(&workload, &pod("{app: db, tier: primary}")));
-        assert!(!selects(
-            &workload,
-            &pod("{app: db, tier: primary, tenant: acme, debug: '1'}")
-        ));
-    }
-
-    #[test]
-    fn empty_selector_selects_nothing() {
-        let workload = fixture(
-            "{apiVersion: apps/v1, kind: Deployment, metadata: {name: w, namespace: cnvrg}, spec: {selector: {}}}",
-        );
-        assert!(!selects(&workload, &pod("{app: web}")));
+    fn any_other_wait_is_named_with_its_reason() {
+        let got = trouble(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1}
+status:
+  phase: Pending
+  containerStatuses:
+  - {name: web, image: nginx, ready: false, state: {waiting: {reason: ContainerCreating}}}
+"#,
+        )
+        .unwrap();
+        assert_eq!(got.message, "ContainerCreating: container web waiting");
+        assert!(!got.fatal);
     }
 }
