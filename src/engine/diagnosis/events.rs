@@ -45,6 +45,15 @@ impl<'a> Subject<'a> {
         }
     }
 
+    /// An object known only by name (a pod's claim), in the same namespace.
+    pub fn named(name: &'a str) -> Subject<'a> {
+        Subject {
+            uid: "",
+            name,
+            since: None,
+        }
+    }
+
     /// A pod: events since its last condition change.
     pub fn of_pod(pod: &'a Value) -> Subject<'a> {
         let since = pod["status"]["conditions"]

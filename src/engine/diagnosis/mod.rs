@@ -63,7 +63,8 @@ pub fn troubles(object: &Value, related: &Related, now: Option<Timestamp>) -> Di
 }
 
 /// The whole diagnosis of an object not ready: its pods' troubles, then the
-/// events that are still true about it, its new ReplicaSet and those pods.
+/// events that are still true about it, its new ReplicaSet, those pods and
+/// the claims they mount.
 pub fn diagnose(object: &Value, related: &Related, now: Option<Timestamp>) -> Diagnosis {
     let mut diagnosis = troubles(object, related, now);
     let speaking = pods::speaking(object, related);
@@ -73,9 +74,11 @@ pub fn diagnose(object: &Value, related: &Related, now: Option<Timestamp>) -> Di
         .copied()
         .filter(|pod| diagnosis.pods.iter().any(|t| t.pod == name_of(pod)))
         .collect();
+    let claims: Vec<&str> = troubled.iter().flat_map(|pod| claims_of(pod)).collect();
     let mut subjects = vec![events::Subject::of(object)];
     subjects.extend(speaking.replica_set.map(events::Subject::of));
     subjects.extend(troubled.into_iter().map(events::Subject::of_pod));
+    subjects.extend(claims.into_iter().map(events::Subject::named));
     diagnosis.events = events::still_true(related.events, &subjects);
     diagnosis
 }
@@ -98,6 +101,15 @@ pub fn line(diagnosis: &Diagnosis, trouble: &PodTrouble) -> String {
         Some(focus) => format!("{focus}: {} (pod {})", trouble.message, trouble.pod),
         None => format!("{} (pod {})", trouble.message, trouble.pod),
     }
+}
+
+/// The claims a pod mounts: their provisioner's events say why it waits.
+fn claims_of(pod: &Value) -> impl Iterator<Item = &str> {
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
 }
 
 fn name_of(object: &Value) -> &str {
@@ -135,15 +147,14 @@ mod tests {
     #[test]
     fn a_deployment_mid_rollout_names_its_new_replica_sets_pod() {
         let deployment = json!({"kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "ns", "uid": "d",
-                         "annotations": {"deployment.kubernetes.io/revision": "2"}},
+            "metadata": {"name": "web", "namespace": "ns", "uid": "d"},
             "spec": {"selector": {"matchLabels": {"app": "web"}}}});
         let rs = |name: &str, revision: &str, replicas: i64| {
             json!({"metadata": {"name": name, "uid": name, "annotations": {"deployment.kubernetes.io/revision": revision},
                     "ownerReferences": [{"controller": true, "uid": "d"}]},
                    "status": {"replicas": replicas}})
         };
-        let sets = [rs("web-old", "1", 1), rs("web-new", "2", 1)];
+        let sets = [rs("web-new", "10", 1), rs("web-old", "9", 1)];
         let pods = [
             pod("web-old-a", "web-old", true),
             pod("web-new-b", "web-new", false),

@@ -50,30 +50,30 @@ pub(super) fn speaking<'a>(object: &'a Value, related: &Related<'a>) -> Speaking
     }
 }
 
-/// The Deployment's new ReplicaSet (the one at the Deployment's revision, else
-/// its newest), and whether an older one still has pods (a rollout under way).
+/// The Deployment's new ReplicaSet (the one with the highest revision, as the
+/// deployment controller numbers them; else its newest), and whether an older
+/// one still has pods (a rollout under way).
 fn new_replica_set<'a>(deployment: &Value, sets: &'a [Value]) -> Option<(&'a Value, bool)> {
-    let revision = |o: &Value| {
-        o["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+    let revision = |rs: &Value| {
+        rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
             .as_str()
-            .map(str::to_owned)
+            .and_then(|r| r.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let created = |rs: &Value| {
+        rs["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     };
     let owned: Vec<&Value> = sets
         .iter()
         .filter(|rs| controlled_by(rs, uid_of(deployment)))
         .collect();
-    let wanted = revision(deployment);
     let new = owned
         .iter()
         .copied()
-        .find(|rs| wanted.is_some() && revision(rs) == wanted)
-        .or_else(|| {
-            owned.iter().copied().max_by_key(|rs| {
-                rs["metadata"]["creationTimestamp"]
-                    .as_str()
-                    .unwrap_or_default()
-            })
-        })?;
+        .max_by_key(|rs| (revision(rs), created(rs)))?;
     let old_with_pods = owned
         .iter()
         .any(|rs| uid_of(rs) != uid_of(new) && rs["status"]["replicas"].as_i64().unwrap_or(0) > 0);

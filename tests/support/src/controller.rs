@@ -12,6 +12,7 @@
 //! only what changed since its last run and what has a timer due (see
 //! [`track`]), so a pass costs what changed, not what is stored.
 
+mod scheduling;
 mod track;
 
 use std::sync::Arc;
@@ -95,6 +96,8 @@ pub enum PodTrouble {
     CrashLoopBackOff,
     Unschedulable,
     CreateContainerConfigError,
+    /// Running, with a readiness probe that keeps failing (`Unhealthy`).
+    NotReady,
 }
 
 fn gr(group: &str, plural: &str) -> Gr {
@@ -636,11 +639,7 @@ impl Controller {
 
     /// A node for a new pod, or none when its behaviour keeps it unscheduled.
     fn pick_node(st: &State, behavior: &Behavior, seed: &str) -> Option<String> {
-        if matches!(
-            behavior,
-            Behavior::NeverReady(PodTrouble::Unschedulable)
-                | Behavior::Fail(PodTrouble::Unschedulable)
-        ) {
+        if scheduling::unschedulable(behavior) {
             return None;
         }
         let n = st.options.nodes.max(1) as usize;
@@ -696,7 +695,10 @@ impl Controller {
             pod["metadata"]["annotations"] = a.clone();
         }
         let behavior = Self::pod_behavior(st, &pod);
-        let node = node.or_else(|| Self::pick_node(st, &behavior, name));
+        let node = match Self::waits_on_immediate_claims(st, &ns, &pod["spec"]) {
+            true => None,
+            false => node.or_else(|| Self::pick_node(st, &behavior, name)),
+        };
         if let Some(node) = &node {
             pod["spec"]["nodeName"] = json!(node);
         }
@@ -1310,13 +1312,16 @@ impl Controller {
             let name = name_of(&pvc);
             let behavior = Self::behavior(st, "PersistentVolumeClaim", &ns, &name)
                 .unwrap_or_else(|| Self::default_behavior(st));
+            let class_name = pvc["spec"]["storageClassName"].as_str().map(str::to_string);
+            let class = classes.iter().find(|c| Some(name_of(c)) == class_name);
+            let wffc = class.is_some_and(|c| c["volumeBindingMode"] == "WaitForFirstConsumer");
+            if !wffc && let Some(class) = class {
+                self.provisioning(st, &pvc, class);
+            }
             let after = match behavior {
                 Behavior::Ready { after } => after,
                 _ => continue,
             };
-            let class_name = pvc["spec"]["storageClassName"].as_str().map(str::to_string);
-            let class = classes.iter().find(|c| Some(name_of(c)) == class_name);
-            let wffc = class.is_some_and(|c| c["volumeBindingMode"] == "WaitForFirstConsumer");
             let start = if wffc {
                 let consumer = st.store.list(&gr("", "pods"), Some(&ns)).iter().any(|p| {
                     let p = &p.obj;
@@ -1453,6 +1458,12 @@ impl Controller {
                     });
             let created = rfc3339(seen_sys);
             let scheduled = pod["spec"]["nodeName"].is_string();
+            if !scheduled
+                && !scheduling::unschedulable(&behavior)
+                && self.schedule(st, &pod, &behavior)
+            {
+                continue;
+            }
             let containers: Vec<Value> = pod["spec"]["containers"]
                 .as_array()
                 .cloned()
@@ -1585,6 +1596,33 @@ impl Controller {
                                 ),
                             ));
                         }
+                        PodTrouble::NotReady => {
+                            let names: Vec<&str> = containers
+                                .iter()
+                                .filter_map(|c| c["name"].as_str())
+                                .collect();
+                            let why =
+                                format!("containers with unready status: [{}]", names.join(" "));
+                            for c in status["conditions"].as_array_mut().into_iter().flatten() {
+                                if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+                                    c["reason"] = json!("ContainersNotReady");
+                                    c["message"] = json!(why);
+                                }
+                            }
+                            status["phase"] = json!("Running");
+                            status["containerStatuses"] = json!(statuses(
+                                json!({"running": {"startedAt": created}}),
+                                false,
+                                0,
+                                json!({})
+                            ));
+                            events.push((
+                                "Warning",
+                                "Unhealthy",
+                                "Readiness probe failed: HTTP probe failed with statuscode: 503"
+                                    .into(),
+                            ));
+                        }
                         PodTrouble::CreateContainerConfigError | PodTrouble::Unschedulable => {
                             let secret = containers
                                 .iter()
@@ -1690,13 +1728,14 @@ impl Controller {
                     }
                 }
             }
+            scheduling::keep_transition_times(&pod["status"], &mut status, &rfc3339(self.sys));
             if pod["status"] == status {
                 continue;
             }
             let restarted = pod["status"]["containerStatuses"][0]["restartCount"]
                 != status["containerStatuses"][0]["restartCount"];
-            let first = pod["status"]["containerStatuses"].is_null()
-                && pod["status"]["conditions"].is_null();
+            // the kubelet's first report on the pod's containers
+            let first = pod["status"]["containerStatuses"].is_null();
             let scheduling = pod["status"]["conditions"].is_null();
             self.set_status(st, "", "pods", &pod, status, "kubelet");
             for (t, reason, msg) in events {
