@@ -13,6 +13,7 @@ pub mod diff;
 pub mod forward;
 pub mod inventory;
 pub mod kube;
+pub mod preflight;
 pub mod readiness;
 pub mod status;
 pub mod wait;

@@ -330,6 +330,14 @@ impl Cluster {
         .await
     }
 
+    /// The API server's `/version` answer (gitVersion, major, minor, platform).
+    pub async fn version(&self) -> Result<Value, ClusterError> {
+        let info = self
+            .call("/version", "get", self.client.apiserver_version())
+            .await?;
+        Ok(serde_json::to_value(info).expect("version info serializes"))
+    }
+
     /// Watches one kind in one namespace (or cluster-wide): a list, then a
     /// watch from its resourceVersion, resumed when the server drops it.
     /// When the watch fails or the API server stops answering, it says so

@@ -1,0 +1,89 @@
+//! What the checks share: the cluster, the spec, the rendered objects, and
+//! read-only requests made once. A list of one kind in one namespace (or
+//! cluster-wide) is sent once however many checks need it, and a read that
+//! is refused is remembered with the API's reason, so that each check can say
+//! which read it missed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::engine::kube::{Cluster, ClusterError};
+use crate::pipeline::manifest::Manifest;
+use crate::pipeline::spec::Spec;
+
+/// What a read found.
+#[derive(Debug, Clone)]
+pub enum Read<T> {
+    Found(T),
+    /// The cluster does not serve the kind.
+    NotServed,
+    /// The read was refused or failed: the API's reason.
+    Refused(String),
+}
+
+type Key = (String, String, Option<String>);
+type Listed = Read<Arc<Vec<Value>>>;
+
+/// The shared state of one preflight run.
+pub struct Context<'a> {
+    pub cluster: &'a Cluster,
+    pub spec: &'a Spec,
+    /// The rendered objects of the scopes checked.
+    pub manifests: &'a [Manifest],
+    lists: Mutex<HashMap<Key, Arc<OnceCell<Listed>>>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(cluster: &'a Cluster, spec: &'a Spec, manifests: &'a [Manifest]) -> Context<'a> {
+        Context {
+            cluster,
+            spec,
+            manifests,
+            lists: Mutex::default(),
+        }
+    }
+
+    /// One request that proves the API server answers (the discovery of
+    /// `v1`, which every later call needs anyway).
+    pub async fn reachable(&self) -> Result<(), ClusterError> {
+        self.cluster.resource("v1", "Namespace").await.map(|_| ())
+    }
+
+    /// Every object of a kind in `namespace` (cluster-wide when `None`),
+    /// listed once per run.
+    pub async fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Listed {
+        let key = (
+            api_version.to_owned(),
+            kind.to_owned(),
+            namespace.map(str::to_owned),
+        );
+        let cell = self
+            .lists
+            .lock()
+            .expect("not poisoned")
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let resource = match self.cluster.resource(api_version, kind).await {
+                Ok(Some(resource)) => resource,
+                Ok(None) => return Read::NotServed,
+                Err(e) => return Read::Refused(reason(&e)),
+            };
+            match self.cluster.list(&resource, namespace, None).await {
+                Ok(items) => Read::Found(Arc::new(items)),
+                Err(e) => Read::Refused(reason(&e)),
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
+/// The API's reason for a refused read, as a sentence.
+pub fn reason(error: &ClusterError) -> String {
+    error.to_string()
+}
