@@ -1,7 +1,8 @@
 //! The only module that speaks HTTP: a client built from the kubeconfig (with
 //! retries and a request counter), discovery, and the handful of object
 //! operations the engine needs — get, list, server-side apply (real or dry
-//! run), delete, watch, pod logs, port-forward to a pod (`portforward.rs`).
+//! run), delete, watch, pod logs (current or previous), the server's version,
+//! port-forward to a pod (`portforward.rs`).
 //! Objects are plain JSON values; errors name the object and carry the API's
 //! reason. No rules live here: what to apply and when something is ready are
 //! decided elsewhere.
@@ -316,18 +317,54 @@ impl Cluster {
         container: Option<&str>,
         lines: i64,
     ) -> Result<String, ClusterError> {
+        self.read_log(namespace, pod, container, lines, false).await
+    }
+
+    /// The last `lines` lines the previous (terminated) instance of a pod's
+    /// container wrote; the API refuses (400) when it never restarted.
+    pub async fn previous_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        lines: i64,
+    ) -> Result<String, ClusterError> {
+        self.read_log(namespace, pod, container, lines, true).await
+    }
+
+    async fn read_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        lines: i64,
+        previous: bool,
+    ) -> Result<String, ClusterError> {
         let params = LogParams {
             container: container.map(str::to_string),
             tail_lines: Some(lines),
+            previous,
             ..LogParams::default()
         };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         self.call(
             &format!("Pod/{namespace}/{pod}"),
-            "read log of",
+            if previous {
+                "read previous log of"
+            } else {
+                "read log of"
+            },
             api.logs(pod, &params),
         )
         .await
+    }
+
+    /// The API server's version (`/version`): `gitVersion`, `platform`...
+    pub async fn version(&self) -> Result<Value, ClusterError> {
+        let info = self
+            .call("/version", "get", self.client.apiserver_version())
+            .await?;
+        Ok(serde_json::to_value(info).expect("version info serializes"))
     }
 
     /// Watches one kind in one namespace (or cluster-wide): a list, then a

@@ -1,6 +1,7 @@
 //! The read-only cluster commands: `status` (per scope and component) and
 //! `tenant list` (the spec's tenants and the cluster's, with health and age).
-//! Both read through the scopes' inventories; neither writes.
+//! Both read through the scopes' inventories; neither writes. The status
+//! read and its printed forms also serve `support-bundle`.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,8 @@ use crate::front::error::Error;
 use crate::front::ui::Printer;
 use crate::pipeline::manifest::{Manifest, Scope};
 
-/// Reads every component of `scopes`.
-async fn read(
+/// Reads every component of `scopes` (also for `support-bundle`).
+pub(super) async fn read(
     cluster: &Cluster,
     manifests: &[Manifest],
     scopes: &[Scope],
@@ -123,25 +124,31 @@ async fn watch(
 
 fn print_status(printer: &Printer, global: &Global, rows: &[ComponentStatus]) -> Result<(), Error> {
     match global.output {
-        OutputFormat::Json => {
-            printer.out(&(serde_json::to_string_pretty(rows).expect("serializes") + "\n"))?
-        }
-        OutputFormat::Text => {
-            let table: Vec<[String; 4]> = rows
-                .iter()
-                .map(|r| {
-                    [
-                        r.scope.clone(),
-                        r.component.clone(),
-                        r.state.to_string(),
-                        r.detail.clone(),
-                    ]
-                })
-                .collect();
-            printer.out(&columns(["SCOPE", "COMPONENT", "STATE", "DETAIL"], &table))?;
-        }
+        OutputFormat::Json => printer.out(&status_json(rows))?,
+        OutputFormat::Text => printer.out(&status_table(rows))?,
     }
     Ok(())
+}
+
+/// The rows as `status -o json` prints them.
+pub(super) fn status_json(rows: &[ComponentStatus]) -> String {
+    serde_json::to_string_pretty(rows).expect("serializes") + "\n"
+}
+
+/// The rows as the `status` table.
+pub(super) fn status_table(rows: &[ComponentStatus]) -> String {
+    let table: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.scope.clone(),
+                r.component.clone(),
+                r.state.to_string(),
+                r.detail.clone(),
+            ]
+        })
+        .collect();
+    columns(["SCOPE", "COMPONENT", "STATE", "DETAIL"], &table)
 }
 
 /// `cnvrgctl tenant list`.
