@@ -13,40 +13,23 @@ use base64::Engine;
 use serde_json::{Value, json};
 use testserver::{Behavior, Fault, FaultKind, FaultTarget, PodTrouble, Target, Verb};
 
-use crate::common::cluster::{Env, stderr_of};
+use crate::common::cluster::{Env, SMALL, stderr_of};
+use crate::secrets::{B64, PASSWORD_VAR, REGISTRY_PASSWORD};
 
-const PASSWORD_VAR: &str = "CNVRGCTL_TEST_REGISTRY_PASSWORD";
-const REGISTRY_PASSWORD: &str = "reg-pw-Zq8w1x9Lk2pR";
 const AGENT: &str = "research-agent-default";
 
-/// A small cluster whose registry credentials put a pull secret in every
-/// namespace, beside the generated database password.
-const SPEC: &str = "\
-apiVersion: cnvrgctl.io/v1alpha1
-kind: Cluster
-metadata:
-  name: acme
-spec:
-  profile: dev
-  registry: {server: registry.acme.example, user: acme-robot, passwordEnv: CNVRGCTL_TEST_REGISTRY_PASSWORD}
-  ingress:
-    type: nodeport
-  infra:
-    monitoring: {enabled: false}
-    logging: {enabled: false}
-    storage:
-      hostpath: {enabled: true}
-  tenants:
-    - name: research
-      type: workspace
-      workspace:
-        agentPools:
-          - {name: default}
-";
+/// [`SMALL`] with registry credentials: a pull secret in every namespace,
+/// beside the generated database password.
+fn spec() -> String {
+    SMALL.replace(
+        "  ingress:",
+        &format!(
+            "  registry: {{server: registry.acme.example, user: acme-robot, passwordEnv: {PASSWORD_VAR}}}\n  ingress:"
+        ),
+    )
+}
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// Installs [`SPEC`], then makes the agent crash-loop: its pod, once
+/// Installs [`spec`], then makes the agent crash-loop: its pod, once
 /// restarted, logs the database password before it panics. Returns the
 /// crashing pod and its container.
 fn install_with_a_crashing_agent(env: &Env) -> (String, String) {
@@ -159,7 +142,7 @@ fn text<'a>(files: &'a BTreeMap<String, Vec<u8>>, path: &str) -> &'a str {
 
 #[test]
 fn the_bundle_holds_what_a_vendor_needs_and_no_secret() {
-    let env = Env::new(SPEC);
+    let env = Env::new(&spec());
     let (pod, container) = install_with_a_crashing_agent(&env);
     // An event quoting the registry password: masked like everything else.
     env.server.create(json!({
@@ -277,7 +260,7 @@ fn the_bundle_holds_what_a_vendor_needs_and_no_secret() {
 
 #[test]
 fn a_refused_read_and_the_size_cap_do_not_fail_the_bundle() {
-    let env = Env::new(SPEC);
+    let env = Env::new(&spec());
     let (pod, _) = install_with_a_crashing_agent(&env);
     let forbidden = "events is forbidden: User \"jane\" cannot list resource \"events\" in API group \"\" in the namespace \"research\"";
     env.server.inject(Fault::new(

@@ -207,7 +207,7 @@ impl Reader<'_> {
             let base = format!("logs/{namespace}/{name}/{}", target.container);
             let current = self
                 .cluster
-                .logs(namespace, name, container, LOG_LINES)
+                .logs(namespace, name, container, LOG_LINES, false)
                 .await;
             if let Some(text) = self.ok(current) {
                 self.file(format!("{base}.log"), text, Part::Logs);
@@ -215,7 +215,7 @@ impl Reader<'_> {
             if target.restarted {
                 let previous = self
                     .cluster
-                    .previous_logs(namespace, name, container, LOG_LINES)
+                    .logs(namespace, name, container, LOG_LINES, true)
                     .await;
                 if let Some(text) = self.ok(previous) {
                     self.file(format!("{base}.previous.log"), text, Part::Logs);

@@ -309,30 +309,10 @@ impl Cluster {
         }
     }
 
-    /// The last `lines` lines a pod's container wrote.
+    /// The last `lines` lines a pod's container wrote; with `previous`, its
+    /// previous (terminated) instance, which the API refuses (400) when the
+    /// container never restarted.
     pub async fn logs(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: Option<&str>,
-        lines: i64,
-    ) -> Result<String, ClusterError> {
-        self.read_log(namespace, pod, container, lines, false).await
-    }
-
-    /// The last `lines` lines the previous (terminated) instance of a pod's
-    /// container wrote; the API refuses (400) when it never restarted.
-    pub async fn previous_logs(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: Option<&str>,
-        lines: i64,
-    ) -> Result<String, ClusterError> {
-        self.read_log(namespace, pod, container, lines, true).await
-    }
-
-    async fn read_log(
         &self,
         namespace: &str,
         pod: &str,
@@ -347,13 +327,13 @@ impl Cluster {
             ..LogParams::default()
         };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let verb = match previous {
+            true => "read previous log of",
+            false => "read log of",
+        };
         self.call(
             &format!("Pod/{namespace}/{pod}"),
-            if previous {
-                "read previous log of"
-            } else {
-                "read log of"
-            },
+            verb,
             api.logs(pod, &params),
         )
         .await
