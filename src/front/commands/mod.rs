@@ -3,6 +3,7 @@
 //! this file only strings them together. Commands that talk to a cluster are
 //! in `cluster.rs`.
 
+mod bundle;
 mod cluster;
 mod port_forward;
 mod remove;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Uninstall(args) => remove::uninstall(printer, &cli.global, args),
         Command::Rbac(args) => rbac(printer, cli.global.output, args),
         Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
+        Command::SupportBundle(args) => bundle::support_bundle(printer, &cli.global, args),
     }
 }
 
