@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     args_override_self = true,
     about = "Install and keep an MLOps platform (cnvrg control planes, Prefect workspaces) on Kubernetes",
-    after_help = "Exit codes: 0 success (`support-bundle`: even with reads refused); 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 130 interrupted."
+    after_help = "Exit codes: 0 success (`support-bundle`: even with reads refused); 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 6 a preflight check failed (nothing written); 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -105,6 +105,10 @@ pub enum Command {
     /// Print the RBAC cnvrgctl's own user needs for this spec (a ClusterRole;
     /// with --scope tenant/NAME, a Role in its namespace and the cluster-wide reads).
     Rbac(RbacArgs),
+    /// Check the cluster before writing anything: server version, API kinds,
+    /// storage, capacity, objects owned by others, permissions, Pod Security
+    /// and platform (exit 0: nothing fails, 6: a check fails).
+    Preflight(PreflightArgs),
     /// Forward a local port to a tenant component's Service, picking a ready
     /// pod behind it for each new connection (Ctrl-C stops, exit 0).
     PortForward(PortForwardArgs),
@@ -188,6 +192,15 @@ pub fn archive_flag(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     }
     out.extend(rest.cloned());
     out
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -331,6 +344,9 @@ pub struct ExecArgs {
     /// Do not delete anything that left the spec.
     #[arg(long)]
     pub no_prune: bool,
+    /// Do not run the preflight checks before the change table.
+    #[arg(long)]
+    pub skip_preflight: bool,
 }
 
 /// Where the spec and templates come from.

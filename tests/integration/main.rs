@@ -15,6 +15,7 @@ mod fuzz;
 mod isolation;
 mod plan;
 mod port_forward;
+mod preflight;
 mod present;
 mod progress;
 mod render;

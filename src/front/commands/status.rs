@@ -263,7 +263,7 @@ fn age(created: &str, now: k8s_openapi::jiff::Timestamp) -> String {
 }
 
 /// Rows as aligned columns (two spaces apart; the last column unpadded).
-fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+pub(super) fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths: [usize; N] = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
