@@ -14,6 +14,7 @@ mod faults;
 mod fuzz;
 mod isolation;
 mod plan;
+mod platforms;
 mod port_forward;
 mod preflight;
 mod present;
