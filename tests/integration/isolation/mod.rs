@@ -1,11 +1,10 @@
-//! Tenant isolation by default: the network policies, Pod Security levels,
-//! quotas and limit ranges every tenant namespace gets. The policies are
-//! proved with a small NetworkPolicy evaluator (podSelector, namespaceSelector,
-//! matchLabels, matchExpressions, ipBlock, ports and named ports, as the
-//! Kubernetes documentation defines them) over the pods a render implies: no
-//! pod of one tenant reaches a pod of another, in either direction, on any
-//! port, while a tenant's pods reach each other and the infra Prometheus
-//! reaches exactly the endpoints its ServiceMonitors scrape.
+//! Isolation by default: the network policies, Pod Security levels, quotas
+//! and limit ranges every tenant namespace gets, and the infra namespace's
+//! policies and level (infra.rs). The policies are proved with a small
+//! NetworkPolicy evaluator (eval.rs) over the pods a render implies: no pod
+//! of one tenant reaches a pod of another, in either direction, on any port,
+//! while a tenant's pods reach each other and the infra Prometheus reaches
+//! exactly the endpoints its ServiceMonitors scrape.
 
 mod eval;
 mod infra;
