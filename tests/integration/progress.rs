@@ -217,7 +217,7 @@ fn ctrl_c_stops_new_work_reports_what_was_written_and_a_rerun_converges() {
     // Everything but the agents (which wait for Orion) was written.
     assert!(
         stderr.contains(
-            "interrupted: 26 object(s) written before the stop, 1 not started; not yet ready: Deployment/research/research-orion-server;"
+            "interrupted: 29 object(s) written before the stop, 1 not started; not yet ready: Deployment/research/research-orion-server;"
         ),
         "{stderr}"
     );
