@@ -22,6 +22,7 @@ mod controller;
 mod defaults;
 mod errors;
 mod faults;
+mod nodes;
 mod ops;
 mod outage;
 mod portforward;
@@ -39,6 +40,7 @@ use serde_json::Value;
 
 pub use controller::{Behavior, PodTrouble, Target};
 pub use faults::{Fault, FaultKind, FaultTarget};
+pub use nodes::Node;
 pub use outage::Restart;
 
 use ops::{Ctx, State};
