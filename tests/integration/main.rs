@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod bundle;
 mod catalogue;
 mod cli;
 mod drift;
@@ -14,6 +15,7 @@ mod fuzz;
 mod isolation;
 mod plan;
 mod port_forward;
+mod preflight;
 mod present;
 mod progress;
 mod render;
