@@ -16,6 +16,7 @@ mod isolation;
 mod plan;
 mod port_forward;
 mod preflight;
+mod preflight_capacity;
 mod present;
 mod progress;
 mod render;
