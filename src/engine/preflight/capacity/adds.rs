@@ -185,13 +185,23 @@ fn old_pods(live: &Value, pods: &[&Value]) -> BTreeMap<String, Amounts> {
         if selector.is_empty() || selector.iter().any(|(k, v)| &labels[k] != v) {
             continue;
         }
-        if let Some(node) = pod["spec"]["nodeName"].as_str() {
+        if let Some(node) = holding(pod) {
             out.entry(node.to_owned())
                 .or_default()
                 .add(&pod_requests(&pod["spec"]));
         }
     }
     out
+}
+
+/// The node whose resources a pod holds: the one it is bound to, unless it
+/// has finished (`Succeeded`, `Failed`).
+pub(super) fn holding(pod: &Value) -> Option<&str> {
+    let phase = pod["status"]["phase"].as_str().unwrap_or_default();
+    if matches!(phase, "Succeeded" | "Failed") {
+        return None;
+    }
+    pod["spec"]["nodeName"].as_str()
 }
 
 /// The spec field sizing `m`'s pods, from [`SIZED_BY`].
@@ -251,7 +261,19 @@ mod tests {
         let pod = json!({"metadata": {"labels": {"app": "web"}},
                          "spec": {"nodeName": "node-1", "containers": [{"resources": {"requests": {"cpu": "500m"}}}]}});
         let other = json!({"metadata": {"labels": {"app": "db"}}, "spec": {"nodeName": "node-1"}});
-        let changed = workload(&m, "abc", Some(&deployment(4, "old")), &[&pod, &other]).unwrap();
+        let done = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"nodeName": "node-2"},
+                          "status": {"phase": "Succeeded"}});
+        let changed = workload(
+            &m,
+            "abc",
+            Some(&deployment(4, "old")),
+            &[&pod, &other, &done],
+        )
+        .unwrap();
+        assert!(
+            !changed.old.contains_key("node-2"),
+            "a finished pod holds nothing"
+        );
         assert_eq!(
             changed.spread,
             Spread::Replicas {

@@ -135,7 +135,7 @@ pub(super) fn show(resource: &str, v: u64) -> String {
         format!("{text}{suffix}")
     };
     match resource {
-        CPU if v % 10 == 0 => decimal(v, 1000, ""),
+        CPU if v.is_multiple_of(10) => decimal(v, 1000, ""),
         CPU => format!("{v}m"),
         MEMORY if v >= GI => decimal(v, GI, "Gi"),
         MEMORY if v >= MI => decimal(v, MI, "Mi"),

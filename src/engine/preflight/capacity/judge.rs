@@ -362,7 +362,12 @@ mod tests {
             .collect();
         // 4 cpu, 2 of them taken by the live pods: the surge (1 pod) fits.
         let nodes = [small("node-1", "4")];
-        let rows = assess(&[rendered.clone()], &[live.clone()], &nodes, &old);
+        let rows = assess(
+            std::slice::from_ref(&rendered),
+            std::slice::from_ref(&live),
+            &nodes,
+            &old,
+        );
         assert_eq!(rows[0].level, Level::Pass, "{rows:?}");
         assert!(
             rows[0].detail.starts_with("the run adds cpu 0.5, pods 1;"),
@@ -415,7 +420,7 @@ mod tests {
             0,
             asking(json!({"cpu": "1", "memory": "1Gi"})),
         );
-        let rows = assess(&[ds.clone()], &[], &nodes, &[]);
+        let rows = assess(std::slice::from_ref(&ds), &[], &nodes, &[]);
         assert_eq!(
             rows[0].detail,
             "the run adds cpu 2, memory 2Gi, pods 2; the nodes have cpu 12, memory 48Gi, pods 330 free"

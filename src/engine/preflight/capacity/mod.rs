@@ -123,11 +123,7 @@ pub fn assess(manifests: &[Manifest], live: &[Value], nodes: &[Value], pods: &[V
 fn nodes_of(nodes: &[Value], pods: &[Value]) -> Vec<Node> {
     let mut used: HashMap<&str, Amounts> = HashMap::new();
     for pod in pods {
-        let phase = pod["status"]["phase"].as_str().unwrap_or_default();
-        if matches!(phase, "Succeeded" | "Failed") {
-            continue;
-        }
-        if let Some(node) = pod["spec"]["nodeName"].as_str() {
+        if let Some(node) = adds::holding(pod) {
             used.entry(node)
                 .or_default()
                 .add(&amounts::pod_requests(&pod["spec"]));
