@@ -21,22 +21,23 @@ fn pool_asking(cpu: &str) -> String {
 
 /// `preflight -o json` with the exit code wanted: its capacity rows.
 fn capacity_rows(env: &Env, code: i32) -> Vec<Value> {
-    let out = env
-        .cnvrgctl(&["preflight", "-o", "json"])
-        .assert()
-        .code(code)
-        .get_output()
-        .clone();
-    stderr_of(&out);
-    let report: Value =
-        serde_json::from_slice(&out.stdout).expect("preflight -o json prints one JSON document");
-    report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
+    super::preflight::rows(env, code)
+        .into_iter()
         .filter(|r| r["check"] == "capacity")
-        .cloned()
         .collect()
+}
+
+/// Two nodes: `node-1` with 1 cpu, and `node-2` with 8 cpu and 4 GPUs,
+/// tainted `KEY=VALUE:EFFECT`.
+fn small_and_tainted(env: &Env, key: &str, value: &str, effect: &str) {
+    env.server
+        .set_node(Node::new("node-1").allocatable("cpu", "1"));
+    env.server.set_node(
+        Node::new("node-2")
+            .allocatable("cpu", "8")
+            .allocatable("nvidia.com/gpu", "4")
+            .taint(key, value, effect),
+    );
 }
 
 fn text(v: &Value) -> &str {
@@ -54,14 +55,7 @@ fn apply_writes_nothing(env: &Env) {
 #[test]
 fn a_pod_that_fits_no_node_names_each_nodes_reason_and_apply_writes_nothing() {
     let env = Env::new(&pool_asking("1.5"));
-    env.server
-        .set_node(Node::new("node-1").allocatable("cpu", "1"));
-    env.server.set_node(
-        Node::new("node-2")
-            .allocatable("cpu", "8")
-            .allocatable("nvidia.com/gpu", "4")
-            .taint("gpu", "true", "NoSchedule"),
-    );
+    small_and_tainted(&env, "gpu", "true", "NoSchedule");
     env.server
         .set_node(Node::new("node-3").allocatable("cpu", "16").cordoned());
     let rows = capacity_rows(&env, 6);
@@ -114,14 +108,7 @@ fn a_total_the_nodes_cannot_hold_names_the_numbers_and_apply_writes_nothing() {
 #[test]
 fn a_taint_keeps_pods_out_until_it_is_lifted() {
     let env = Env::new(&pool_asking("1.5"));
-    env.server
-        .set_node(Node::new("node-1").allocatable("cpu", "1"));
-    env.server
-        .set_node(Node::new("node-2").allocatable("cpu", "8").taint(
-            "dedicated",
-            "db",
-            "NoExecute",
-        ));
+    small_and_tainted(&env, "dedicated", "db", "NoExecute");
     let rows = capacity_rows(&env, 6);
     assert!(
         rows.iter().any(|r| r["level"] == "fail"
@@ -131,12 +118,7 @@ fn a_taint_keeps_pods_out_until_it_is_lifted() {
         "{rows:#?}"
     );
     // A preference is no refusal.
-    env.server
-        .set_node(Node::new("node-2").allocatable("cpu", "8").taint(
-            "dedicated",
-            "db",
-            "PreferNoSchedule",
-        ));
+    small_and_tainted(&env, "dedicated", "db", "PreferNoSchedule");
     let rows = capacity_rows(&env, 0);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["level"], "pass");

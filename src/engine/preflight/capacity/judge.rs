@@ -205,6 +205,16 @@ mod tests {
         )
     }
 
+    /// A node with 4 GPUs, tainted `gpu=true:NoSchedule`.
+    fn gpu_node(name: &str, labels: Value) -> Value {
+        node(
+            name,
+            json!({"cpu": "8", "memory": "32Gi", "pods": "110", "nvidia.com/gpu": "4"}),
+            labels,
+            json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]),
+        )
+    }
+
     fn workload(kind: &str, name: &str, replicas: u64, pod: Value) -> Manifest {
         Manifest {
             object: json!({"apiVersion": "apps/v1", "kind": kind,
@@ -241,12 +251,7 @@ mod tests {
         let nodes = [
             small("node-1", "2"),
             small("node-2", "8"),
-            node(
-                "node-3",
-                json!({"cpu": "8", "memory": "32Gi", "pods": "110", "nvidia.com/gpu": "4"}),
-                json!({}),
-                json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]),
-            ),
+            gpu_node("node-3", json!({})),
         ];
         let rows = assess(
             &[workload("Deployment", "webapp", 1, gpu)],
@@ -278,12 +283,7 @@ mod tests {
         gpu["nodeSelector"] = json!({"pool": "gpu"});
         let nodes = [
             small("node-1", "8"),
-            node(
-                "node-2",
-                json!({"cpu": "8", "memory": "32Gi", "pods": "110", "nvidia.com/gpu": "4"}),
-                json!({"pool": "gpu"}),
-                json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]),
-            ),
+            gpu_node("node-2", json!({"pool": "gpu"})),
         ];
         let rows = assess(
             &[workload("Deployment", "webapp", 1, gpu)],
