@@ -29,6 +29,9 @@ use crate::pipeline::manifest::{Manifest, Scope};
 
 const CHECK: &str = "capacity";
 
+/// How many workload lists are in flight at once.
+const LISTS_IN_FLIGHT: usize = 8;
+
 pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
     let (nodes, pods) = futures::join!(cx.list("v1", "Node", None), cx.list("v1", "Pod", None));
     let nodes = match found(nodes, "nodes") {
@@ -45,11 +48,14 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
         .filter(|m| adds::makes_pods(m.kind()))
         .map(|m| (m.api_version(), m.kind(), m.namespace()))
         .collect();
-    let lists = futures::future::join_all(
-        keys.iter()
-            .map(|(api_version, kind, ns)| cx.list(api_version, kind, *ns)),
-    )
-    .await;
+    let keys: Vec<_> = keys.into_iter().collect();
+    let mut lists = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(LISTS_IN_FLIGHT) {
+        let reads = chunk
+            .iter()
+            .map(|(api_version, kind, ns)| cx.list(api_version, kind, *ns));
+        lists.extend(futures::future::join_all(reads).await);
+    }
     let mut live = Vec::new();
     for ((_, kind, ns), list) in keys.iter().zip(lists) {
         let what = format!(
