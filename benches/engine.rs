@@ -2,7 +2,8 @@
 //! `apply` of 1, 10 and 100 workspace tenants (plus an infra scope with
 //! monitoring), first install and no-change re-run, and apply at concurrency
 //! 1 vs 8 with 5 ms of latency on every write. Before timing, it prints the API
-//! requests per object of each phase.
+//! requests per object of each phase. Beside them, preflight's capacity
+//! judgement (pure) for 100 tenants on 3 nodes with a pod per workload running.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -198,5 +199,46 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Three nodes and `pods` running pods spread over them, as listed.
+fn nodes_and_pods(pods: usize) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let nodes = (1..=3)
+        .map(|i| {
+            serde_json::json!({"kind": "Node", "metadata": {"name": format!("node-{i}"),
+                    "labels": {"kubernetes.io/os": "linux"}},
+                "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
+                           "conditions": [{"type": "Ready", "status": "True"}]}})
+        })
+        .collect();
+    let pods = (0..pods)
+        .map(|i| {
+            serde_json::json!({"kind": "Pod", "metadata": {"namespace": format!("ws-{}", i % 100)},
+                "spec": {"nodeName": format!("node-{}", i % 3 + 1),
+                         "containers": [{"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]},
+                "status": {"phase": "Running"}})
+        })
+        .collect();
+    (nodes, pods)
+}
+
+fn capacity(c: &mut Criterion) {
+    let hundred = input(100);
+    let (nodes, pods) = nodes_and_pods(500);
+    let rows =
+        cnvrgctl::engine::preflight::capacity::assess(&hundred.manifests, &[], &nodes, &pods);
+    eprintln!(
+        "capacity, 100 tenants on 3 nodes: {} row(s): {}",
+        rows.len(),
+        rows[0].detail
+    );
+    let mut group = c.benchmark_group("preflight");
+    group.sample_size(20);
+    group.bench_function(BenchmarkId::new("capacity_judgement_3_nodes", 100), |b| {
+        b.iter(|| {
+            cnvrgctl::engine::preflight::capacity::assess(&hundred.manifests, &[], &nodes, &pods)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, capacity, bench);
 criterion_main!(benches);

@@ -17,6 +17,7 @@ mod plan;
 mod platforms;
 mod port_forward;
 mod preflight;
+mod preflight_capacity;
 mod present;
 mod progress;
 mod render;

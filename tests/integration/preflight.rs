@@ -21,7 +21,7 @@ fn squashed(text: &str) -> String {
 }
 
 /// `preflight -o json`, with the exit code wanted: its rows.
-fn rows(env: &Env, code: i32) -> Vec<Value> {
+pub(super) fn rows(env: &Env, code: i32) -> Vec<Value> {
     let out = env
         .cnvrgctl(&["preflight", "-o", "json"])
         .assert()

@@ -11,6 +11,7 @@
 //! into a `warn` naming the read; only an unreachable API server aborts the
 //! run.
 
+pub mod capacity;
 mod context;
 mod groups;
 mod platform;
@@ -136,6 +137,7 @@ const CHECKS: &[Check] = &[
     |cx| Box::pin(version::check(cx)),
     |cx| Box::pin(groups::check(cx)),
     |cx| Box::pin(storage::check(cx)),
+    |cx| Box::pin(capacity::check(cx)),
     |cx| Box::pin(platform::check(cx)),
 ];
 

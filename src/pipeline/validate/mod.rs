@@ -10,6 +10,7 @@
 mod quota;
 mod schema;
 
+pub(crate) use quota::deployment_surge;
 pub use schema::PREREQUISITES;
 
 use std::any::TypeId;

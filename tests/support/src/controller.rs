@@ -149,30 +149,7 @@ pub fn bootstrap(st: &mut State) {
         );
     }
     for i in 1..=st.options.nodes {
-        let name = format!("node-{i}");
-        st.controller_put(
-            &gr("", "nodes"),
-            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {
-                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}}}),
-            "kubelet",
-        );
-        let now = rfc3339(SystemTime::now());
-        st.controller_status(
-            &gr("", "nodes"),
-            "",
-            &name,
-            json!({
-                "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
-                "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"},
-                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
-                    "lastHeartbeatTime": now, "lastTransitionTime": now}],
-                "addresses": [{"type": "InternalIP", "address": format!("172.18.0.{}", i + 1)}, {"type": "Hostname", "address": name}],
-                "nodeInfo": {"kubeletVersion": "v1.33.0", "containerRuntimeVersion": "containerd://2.0.0", "osImage": "testserver",
-                    "kernelVersion": "6.0.0", "operatingSystem": "linux", "architecture": "amd64",
-                    "machineID": "", "systemUUID": "", "bootID": "", "kubeProxyVersion": ""},
-            }),
-            "kubelet",
-        );
+        crate::nodes::put(st, &crate::nodes::Node::new(&format!("node-{i}")), i);
     }
 }
 

@@ -23,6 +23,7 @@ mod defaults;
 mod errors;
 mod faults;
 mod logs;
+mod nodes;
 mod ops;
 mod outage;
 mod portforward;
@@ -40,6 +41,7 @@ use serde_json::Value;
 
 pub use controller::{Behavior, PodTrouble, Target};
 pub use faults::{Fault, FaultKind, FaultTarget};
+pub use nodes::Node;
 pub use outage::Restart;
 
 use ops::{Ctx, State};

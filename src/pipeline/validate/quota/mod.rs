@@ -450,7 +450,7 @@ fn prometheus_pods(
 
 /// `maxSurge` of a Deployment with `replicas` pods: an integer, or a
 /// percentage of the replicas rounded up (default 25%); 0 for Recreate.
-fn deployment_surge(deployment: &Value, replicas: u64) -> u64 {
+pub(crate) fn deployment_surge(deployment: &Value, replicas: u64) -> u64 {
     let strategy = &deployment["spec"]["strategy"];
     if strategy["type"] == "Recreate" {
         return 0;

@@ -1,0 +1,331 @@
+//! What the run adds to the nodes: every rendered workload that is new (not on
+//! the cluster) or changed (its live `cnvrgctl.io/applied-hash` differs from
+//! the one apply will set), with its pod's requests, how its pods spread
+//! (replicas, or one per eligible node for a DaemonSet), the extra pods of a
+//! Deployment's rolling update (`maxSurge`), the requests of its live pods
+//! (already in the nodes' usage, and freed as the new pods replace them), and
+//! the spec field that sizes it. Pure: the live objects and pods come in.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::amounts::{Amounts, pod_requests};
+use crate::pipeline::manifest::keys::APPLIED_HASH;
+use crate::pipeline::manifest::{Manifest, Scope};
+use crate::pipeline::validate::deployment_surge;
+
+/// Where a workload kind keeps its pod template and how many pods it runs.
+struct Kind {
+    kind: &'static str,
+    template: &'static str,
+    /// Pointer to the number of pods at once, and its default; `None`: one
+    /// pod per eligible node.
+    replicas: Option<(&'static str, u64)>,
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        kind: "Deployment",
+        template: "/spec/template/spec",
+        replicas: Some(("/spec/replicas", 1)),
+    },
+    Kind {
+        kind: "StatefulSet",
+        template: "/spec/template/spec",
+        replicas: Some(("/spec/replicas", 1)),
+    },
+    Kind {
+        kind: "ReplicaSet",
+        template: "/spec/template/spec",
+        replicas: Some(("/spec/replicas", 1)),
+    },
+    // A Job runs `parallelism` pods at once (at most `completions`).
+    Kind {
+        kind: "Job",
+        template: "/spec/template/spec",
+        replicas: Some(("/spec/parallelism", 1)),
+    },
+    Kind {
+        kind: "Pod",
+        template: "/spec",
+        replicas: Some(("/no-replicas", 1)),
+    },
+    Kind {
+        kind: "DaemonSet",
+        template: "/spec/template/spec",
+        replicas: None,
+    },
+];
+
+/// The spec field that sizes the pods of a template (tenant fields under
+/// `spec.tenants[NAME].`; `{component}` is the object's component label, and
+/// `{pool}` the agent pool it names).
+const SIZED_BY: &[(&str, &str)] = &[
+    ("cnvrg/webapp.yaml.j2", "cnvrg.webapp.resources"),
+    (
+        "cnvrg/sidekiq.yaml.j2",
+        "cnvrg.sidekiq.{component}.resources",
+    ),
+    ("cnvrg/postgres.yaml.j2", "cnvrg.postgres.resources"),
+    ("cnvrg/redis.yaml.j2", "cnvrg.redis.resources"),
+    ("cnvrg/minio.yaml.j2", "cnvrg.minio.resources"),
+    (
+        "cnvrg/elasticsearch.yaml.j2",
+        "cnvrg.elasticsearch.resources",
+    ),
+    ("cnvrg/kibana.yaml.j2", "cnvrg.kibana.resources"),
+    (
+        "cnvrg/grafana.yaml.j2",
+        "cnvrg.monitoring.grafana.resources",
+    ),
+    ("workspace/postgres.yaml.j2", "workspace.postgres.resources"),
+    (
+        "workspace/orion-server.yaml.j2",
+        "workspace.orion.resources",
+    ),
+    (
+        "workspace/agent-pools.yaml.j2",
+        "workspace.agentPools[{pool}].resources",
+    ),
+    (
+        "infra/hostpath-provisioner.yaml.j2",
+        "spec.infra.storage.hostpath.resources",
+    ),
+    (
+        "infra/nfs-provisioner.yaml.j2",
+        "spec.infra.storage.nfs.resources",
+    ),
+];
+
+/// Whether objects of `kind` make pods.
+pub(super) fn makes_pods(kind: &str) -> bool {
+    KINDS.iter().any(|k| k.kind == kind)
+}
+
+/// How a workload's pods spread over the nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Spread {
+    /// `replicas` pods wherever they fit, and during a rolling update of live
+    /// pods `surge` more at once.
+    Replicas { replicas: u64, surge: u64 },
+    /// One pod on every node it may land on.
+    Daemon,
+}
+
+/// One workload the run creates or changes.
+#[derive(Debug, Clone)]
+pub(super) struct Workload {
+    /// `Kind/namespace/name`.
+    pub id: String,
+    /// The rendered pod spec (for where it may land).
+    pub pod_spec: Value,
+    /// One pod's requests.
+    pub pod: Amounts,
+    pub spread: Spread,
+    /// The requests of its live pods, per node: already counted in the
+    /// nodes' usage, and freed as the new pods replace them.
+    pub old: BTreeMap<String, Amounts>,
+    /// The spec field that sizes it, when known.
+    pub sized_by: Option<String>,
+}
+
+/// `m` as a workload the run adds, or `None` when it makes no pods or its
+/// live copy (`live`) already is what apply would make. `hash` is the
+/// applied-hash apply will set; `pods` the live pods of its namespace.
+pub(super) fn workload(
+    m: &Manifest,
+    hash: &str,
+    live: Option<&Value>,
+    pods: &[&Value],
+) -> Option<Workload> {
+    let kind = KINDS.iter().find(|k| k.kind == m.kind())?;
+    let pod_spec = m.object.pointer(kind.template)?;
+    if live.is_some_and(|l| l["metadata"]["annotations"][APPLIED_HASH] == hash) {
+        return None;
+    }
+    let spread = match kind.replicas {
+        None => Spread::Daemon,
+        Some((pointer, default)) => {
+            let at = |p: &str| m.object.pointer(p).and_then(Value::as_u64);
+            let mut replicas = at(pointer).unwrap_or(default);
+            if let Some(completions) = at("/spec/completions").filter(|_| m.kind() == "Job") {
+                replicas = replicas.min(completions);
+            }
+            // Only a rollout over live pods surges; a new Deployment just starts.
+            let surge = match (m.kind(), live) {
+                ("Deployment", Some(_)) => deployment_surge(&m.object, replicas),
+                _ => 0,
+            };
+            Spread::Replicas { replicas, surge }
+        }
+    };
+    let old = match live {
+        Some(live) => old_pods(live, pods),
+        None => BTreeMap::new(),
+    };
+    Some(Workload {
+        id: m.id(),
+        pod: pod_requests(pod_spec),
+        pod_spec: pod_spec.clone(),
+        spread,
+        old,
+        sized_by: sized_by(m),
+    })
+}
+
+/// The requests of the live pods a live workload selects, per node.
+fn old_pods(live: &Value, pods: &[&Value]) -> BTreeMap<String, Amounts> {
+    let mut out: BTreeMap<String, Amounts> = BTreeMap::new();
+    let Some(selector) = live["spec"]["selector"]["matchLabels"].as_object() else {
+        return out;
+    };
+    for pod in pods {
+        let labels = &pod["metadata"]["labels"];
+        if selector.is_empty() || selector.iter().any(|(k, v)| &labels[k] != v) {
+            continue;
+        }
+        if let Some(node) = holding(pod) {
+            out.entry(node.to_owned())
+                .or_default()
+                .add(&pod_requests(&pod["spec"]));
+        }
+    }
+    out
+}
+
+/// The node whose resources a pod holds: the one it is bound to, unless it
+/// has finished (`Succeeded`, `Failed`).
+pub(super) fn holding(pod: &Value) -> Option<&str> {
+    let phase = pod["status"]["phase"].as_str().unwrap_or_default();
+    if matches!(phase, "Succeeded" | "Failed") {
+        return None;
+    }
+    pod["spec"]["nodeName"].as_str()
+}
+
+/// The spec field sizing `m`'s pods, from [`SIZED_BY`].
+fn sized_by(m: &Manifest) -> Option<String> {
+    let (_, field) = SIZED_BY.iter().find(|(t, _)| *t == m.origin.template)?;
+    let component = m.origin.component.as_str();
+    let field = field.replace("{component}", component).replace(
+        "{pool}",
+        component.strip_prefix("agent-").unwrap_or(component),
+    );
+    Some(match &m.origin.scope {
+        Scope::Tenant(name) => format!("spec.tenants[{name}].{field}"),
+        Scope::Infra => field,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::manifest::Origin;
+    use serde_json::json;
+
+    fn manifest(object: Value, template: &str, component: &str) -> Manifest {
+        Manifest {
+            object,
+            origin: Origin {
+                scope: Scope::Tenant("team-a".into()),
+                component: component.into(),
+                template: template.into(),
+            },
+        }
+    }
+
+    fn deployment(replicas: u64, hash: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "web", "namespace": "ns", "annotations": {APPLIED_HASH: hash}},
+               "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                        "template": {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}}}})
+    }
+
+    #[test]
+    fn unchanged_workloads_add_nothing_and_changed_ones_surge() {
+        let m = manifest(deployment(4, ""), "cnvrg/webapp.yaml.j2", "webapp");
+        assert!(workload(&m, "abc", Some(&deployment(4, "abc")), &[]).is_none());
+        let new = workload(&m, "abc", None, &[]).unwrap();
+        assert_eq!(
+            new.spread,
+            Spread::Replicas {
+                replicas: 4,
+                surge: 0
+            }
+        );
+        assert_eq!(
+            new.sized_by.as_deref(),
+            Some("spec.tenants[team-a].cnvrg.webapp.resources")
+        );
+        let pod = json!({"metadata": {"labels": {"app": "web"}},
+                         "spec": {"nodeName": "node-1", "containers": [{"resources": {"requests": {"cpu": "500m"}}}]}});
+        let other = json!({"metadata": {"labels": {"app": "db"}}, "spec": {"nodeName": "node-1"}});
+        let done = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"nodeName": "node-2"},
+                          "status": {"phase": "Succeeded"}});
+        let changed = workload(
+            &m,
+            "abc",
+            Some(&deployment(4, "old")),
+            &[&pod, &other, &done],
+        )
+        .unwrap();
+        assert!(
+            !changed.old.contains_key("node-2"),
+            "a finished pod holds nothing"
+        );
+        assert_eq!(
+            changed.spread,
+            Spread::Replicas {
+                replicas: 4,
+                surge: 1
+            }
+        );
+        assert_eq!(changed.old["node-1"].get("cpu"), 500);
+        assert_eq!(changed.old["node-1"].get("pods"), 1);
+    }
+
+    #[test]
+    fn jobs_run_parallelism_pods_and_daemonsets_spread_per_node() {
+        let job = json!({"kind": "Job", "metadata": {"name": "migrate", "namespace": "ns"},
+                         "spec": {"parallelism": 3, "completions": 2, "template": {"spec": {"containers": []}}}});
+        let w = workload(
+            &manifest(job, "cnvrg/migrate.yaml.j2", "migrate"),
+            "h",
+            None,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            w.spread,
+            Spread::Replicas {
+                replicas: 2,
+                surge: 0
+            }
+        );
+        assert_eq!(w.sized_by, None);
+        let ds = json!({"kind": "DaemonSet", "metadata": {"name": "fb", "namespace": "ns"},
+                        "spec": {"template": {"spec": {"containers": []}}}});
+        let w = workload(
+            &manifest(ds, "infra/fluent-bit.yaml.j2", "fluent-bit"),
+            "h",
+            None,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(w.spread, Spread::Daemon);
+        let pool = json!({"kind": "Deployment", "metadata": {"name": "a", "namespace": "ns"},
+                          "spec": {"template": {"spec": {"containers": []}}}});
+        let w = workload(
+            &manifest(pool, "workspace/agent-pools.yaml.j2", "agent-gpu"),
+            "h",
+            None,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            w.sized_by.as_deref(),
+            Some("spec.tenants[team-a].workspace.agentPools[gpu].resources")
+        );
+    }
+}

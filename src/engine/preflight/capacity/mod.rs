@@ -1,0 +1,146 @@
+//! Capacity: the pods the run adds fit the nodes. From the render, every
+//! workload that is new or changed ([`adds`]) with its pod's requests; from
+//! the cluster, each node's allocatable minus the requests of the pods bound
+//! to it, skipping pods that have finished ([`fit`]). Two failures, each
+//! naming the workload and the numbers: a pod that fits no single node it may
+//! land on (nodeSelector, required node affinity, taints), and a resource the
+//! run adds more of than all open nodes have free ([`judge`]). Reads: nodes
+//! and pods cluster-wide, and each rendered workload kind per namespace; a
+//! refused read skips the check with a warning.
+
+mod adds;
+mod amounts;
+mod fit;
+mod judge;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use amounts::Amounts;
+use fit::Node;
+
+use super::{Context, Read, Row};
+use crate::engine::apply::{prepare, scope_namespace};
+use crate::engine::inventory::ApplySet;
+use crate::pipeline::manifest::keys::APPLIED_HASH;
+use crate::pipeline::manifest::{Manifest, Scope};
+
+const CHECK: &str = "capacity";
+
+/// How many workload lists are in flight at once.
+const LISTS_IN_FLIGHT: usize = 8;
+
+pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
+    let (nodes, pods) = futures::join!(cx.list("v1", "Node", None), cx.list("v1", "Pod", None));
+    let nodes = match found(nodes, "nodes") {
+        Ok(list) => list,
+        Err(row) => return vec![row],
+    };
+    let pods = match found(pods, "pods") {
+        Ok(list) => list,
+        Err(row) => return vec![row],
+    };
+    let keys: BTreeSet<(&str, &str, Option<&str>)> = cx
+        .manifests
+        .iter()
+        .filter(|m| adds::makes_pods(m.kind()))
+        .map(|m| (m.api_version(), m.kind(), m.namespace()))
+        .collect();
+    let keys: Vec<_> = keys.into_iter().collect();
+    let mut lists = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(LISTS_IN_FLIGHT) {
+        let reads = chunk
+            .iter()
+            .map(|(api_version, kind, ns)| cx.list(api_version, kind, *ns));
+        lists.extend(futures::future::join_all(reads).await);
+    }
+    let mut live = Vec::new();
+    for ((_, kind, ns), list) in keys.iter().zip(lists) {
+        let what = format!(
+            "{}s in {}",
+            kind.to_lowercase(),
+            ns.unwrap_or("the cluster")
+        );
+        match found(list, &what) {
+            Ok(list) => live.extend(list),
+            Err(row) => return vec![row],
+        }
+    }
+    assess(cx.manifests, &live, &nodes, &pods)
+}
+
+/// A list, or the row that says it was refused (a kind not served is empty).
+fn found(read: Read<Arc<Vec<Value>>>, what: &str) -> Result<Vec<Value>, Row> {
+    match read {
+        Read::Found(list) => Ok(list.to_vec()),
+        Read::NotServed => Ok(Vec::new()),
+        Read::Refused(reason) => Err(Row::refused(CHECK, what, &reason)),
+    }
+}
+
+/// The judgement from read-only lists: the rendered objects, the live
+/// workloads of the kinds and namespaces they use, the nodes and the pods.
+pub fn assess(manifests: &[Manifest], live: &[Value], nodes: &[Value], pods: &[Value]) -> Vec<Row> {
+    let live: HashMap<(&str, &str, &str), &Value> = live
+        .iter()
+        .map(|o| {
+            fn text(v: &Value) -> &str {
+                v.as_str().unwrap_or_default()
+            }
+            let meta = &o["metadata"];
+            (
+                (
+                    text(&o["kind"]),
+                    text(&meta["namespace"]),
+                    text(&meta["name"]),
+                ),
+                o,
+            )
+        })
+        .collect();
+    let mut by_namespace: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for pod in pods {
+        let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+        by_namespace.entry(ns).or_default().push(pod);
+    }
+    let mut sets: BTreeMap<&Scope, ApplySet> = BTreeMap::new();
+    let mut workloads = Vec::new();
+    for m in manifests.iter().filter(|m| adds::makes_pods(m.kind())) {
+        let set = sets.entry(&m.origin.scope).or_insert_with(|| {
+            let ns = scope_namespace(manifests, &m.origin.scope);
+            ApplySet::new(&m.origin.scope, ns.as_deref().unwrap_or("default"))
+        });
+        let body = prepare::body(&m.object, set, None);
+        let hash = body["metadata"]["annotations"][APPLIED_HASH]
+            .as_str()
+            .unwrap_or_default();
+        let ns = m.namespace().unwrap_or_default();
+        let current = live.get(&(m.kind(), ns, m.name())).copied();
+        let neighbours = by_namespace.get(ns).map(Vec::as_slice).unwrap_or_default();
+        workloads.extend(adds::workload(m, hash, current, neighbours));
+    }
+    judge::judge(&workloads, &nodes_of(nodes, pods))
+}
+
+/// The nodes, each with the requests of the pods bound to it (pods that
+/// have finished hold nothing).
+fn nodes_of(nodes: &[Value], pods: &[Value]) -> Vec<Node> {
+    let mut used: HashMap<&str, Amounts> = HashMap::new();
+    for pod in pods {
+        if let Some(node) = adds::holding(pod) {
+            used.entry(node)
+                .or_default()
+                .add(&amounts::pod_requests(&pod["spec"]));
+        }
+    }
+    let none = Amounts::default();
+    nodes
+        .iter()
+        .map(|n| {
+            let name = n["metadata"]["name"].as_str().unwrap_or_default();
+            Node::from_object(n, used.get(name).unwrap_or(&none))
+        })
+        .collect()
+}
