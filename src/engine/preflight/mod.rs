@@ -13,6 +13,8 @@
 
 mod context;
 mod groups;
+mod owners;
+mod permissions;
 mod platform;
 mod storage;
 mod version;
@@ -136,6 +138,8 @@ const CHECKS: &[Check] = &[
     |cx| Box::pin(version::check(cx)),
     |cx| Box::pin(groups::check(cx)),
     |cx| Box::pin(storage::check(cx)),
+    |cx| Box::pin(owners::check(cx)),
+    |cx| Box::pin(permissions::check(cx)),
     |cx| Box::pin(platform::check(cx)),
 ];
 
