@@ -16,6 +16,7 @@ mod groups;
 mod owners;
 mod permissions;
 mod platform;
+mod pod_security;
 mod storage;
 mod version;
 
@@ -140,6 +141,7 @@ const CHECKS: &[Check] = &[
     |cx| Box::pin(storage::check(cx)),
     |cx| Box::pin(owners::check(cx)),
     |cx| Box::pin(permissions::check(cx)),
+    |cx| Box::pin(pod_security::check(cx)),
     |cx| Box::pin(platform::check(cx)),
 ];
 
