@@ -436,6 +436,15 @@ async fn dispatch(
             if !def.namespaced && namespace.is_some() {
                 return error_response(&ApiError::no_route());
             }
+            if def.group == crate::access::GROUP && def.plural == crate::access::PLURAL {
+                if name.is_some() {
+                    return error_response(&ApiError::method_not_allowed());
+                }
+                let review = parse_body(body).and_then(|b| {
+                    crate::access::review(&shared.lock().denials, method.as_str(), &b)
+                });
+                return respond(review, 201);
+            }
             let sub = match sub.as_deref() {
                 None => Sub::Main,
                 Some("status") if def.status => Sub::Status,
