@@ -14,6 +14,7 @@ mod fuzz;
 mod isolation;
 mod plan;
 mod port_forward;
+mod preflight_rights;
 mod present;
 mod progress;
 mod render;

@@ -122,6 +122,9 @@ async fn review(cluster: &Cluster, questions: &[Access]) -> Result<BTreeSet<Acce
         return Ok(BTreeSet::new());
     };
     let first = ask(first).await;
+    if let (_, Err(e)) = &first {
+        return Err(super::context::reason(e));
+    }
     let answers: Vec<_> = futures::stream::iter(rest)
         .map(ask)
         .buffer_unordered(CONCURRENCY)

@@ -82,6 +82,8 @@ pub enum Verb {
     Log,
     /// A WebSocket upgrade of `pods/{name}/portforward`.
     PortForward,
+    /// A SelfSubjectAccessReview: a POST the server answers and never stores.
+    Review,
     Other,
 }
 

@@ -248,6 +248,7 @@ fn verb_of(method: &Method, route: &Route, params: &Params, content_type: &str) 
                 }
                 ("GET", true, _) => Verb::Get,
                 ("GET", false, _) => Verb::List,
+                ("POST", false, _) if route_is_review(route) => Verb::Review,
                 ("POST", false, _) => Verb::Create,
                 ("PUT", true, Some("status")) => Verb::UpdateStatus,
                 ("PUT", true, _) => Verb::Update,
@@ -262,6 +263,10 @@ fn verb_of(method: &Method, route: &Route, params: &Params, content_type: &str) 
         }
         _ => Verb::Other,
     }
+}
+
+fn route_is_review(route: &Route) -> bool {
+    matches!(route, Route::Resource { group, plural, .. } if group == crate::access::GROUP && plural == crate::access::PLURAL)
 }
 
 fn route_is_pod(route: &Route) -> bool {
