@@ -147,6 +147,22 @@ fn restricted_infra_namespace(env: &Env) {
     }));
 }
 
+/// The user may not create SelfSubjectAccessReviews (a cluster that took
+/// `system:basic-user` away): every review is a 403.
+fn forbid_reviews(env: &Env) {
+    env.server.inject(
+        Fault::new(
+            FaultTarget::path("selfsubjectaccessreviews").and_method("POST"),
+            FaultKind::Reject {
+                code: 403,
+                reason: "Forbidden".into(),
+                message: "selfsubjectaccessreviews.authorization.k8s.io is forbidden: User \"dev\" cannot create resource \"selfsubjectaccessreviews\" in API group \"authorization.k8s.io\" at the cluster scope".into(),
+            },
+        )
+        .times(1000),
+    );
+}
+
 #[test]
 fn an_istio_crd_helm_installed_first_fails_naming_helm_and_the_switch() {
     let env = env();
@@ -212,17 +228,7 @@ fn a_denied_verb_fails_listing_the_missing_rule() {
 #[test]
 fn a_user_who_may_not_review_access_gets_a_warning_and_the_run_goes_on() {
     let env = env();
-    env.server.inject(
-        Fault::new(
-            FaultTarget::path("selfsubjectaccessreviews").and_method("POST"),
-            FaultKind::Reject {
-                code: 403,
-                reason: "Forbidden".into(),
-                message: "selfsubjectaccessreviews.authorization.k8s.io is forbidden: User \"dev\" cannot create resource \"selfsubjectaccessreviews\" in API group \"authorization.k8s.io\" at the cluster scope".into(),
-            },
-        )
-        .times(1000),
-    );
+    forbid_reviews(&env);
     let report = preflight(&env);
     let permissions = rows(&report, "permissions");
     assert_eq!(permissions.len(), 1);
@@ -386,17 +392,7 @@ fn cli_a_denied_verb_stops_apply_listing_the_rule() {
 #[ignore = "needs the preflight command"]
 fn cli_a_user_who_may_not_review_access_is_warned_and_apply_goes_on() {
     let env = env();
-    env.server.inject(
-        Fault::new(
-            FaultTarget::path("selfsubjectaccessreviews").and_method("POST"),
-            FaultKind::Reject {
-                code: 403,
-                reason: "Forbidden".into(),
-                message: "selfsubjectaccessreviews.authorization.k8s.io is forbidden".into(),
-            },
-        )
-        .times(1000),
-    );
+    forbid_reviews(&env);
     let (code, rows) = preflight_json(&env);
     assert_eq!(code, 0, "{rows:#?}");
     assert!(

@@ -16,7 +16,7 @@ mod groups;
 mod owners;
 mod permissions;
 mod platform;
-mod pod_security;
+pub mod pod_security;
 mod storage;
 mod version;
 

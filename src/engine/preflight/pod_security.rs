@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub use standards::{Level, Pod, violations};
+
 use super::{Context, Read, Row};
 use crate::pipeline::manifest::Manifest;
-use standards::{Level, Pod};
 
 const CHECK: &str = "pod-security";
 
