@@ -10,7 +10,8 @@ fn main() {
             cnvrgctl::pipeline::redact::redact(&info.to_string())
         );
     }));
-    let cli = cnvrgctl::front::cli::Cli::parse();
+    let args = cnvrgctl::front::cli::archive_flag(std::env::args_os().collect());
+    let cli = cnvrgctl::front::cli::Cli::parse_from(args);
     let printer = cnvrgctl::front::ui::Printer::new(cli.global.looks());
     if let Err(err) = cnvrgctl::front::commands::run(cli, &printer) {
         if !matches!(err, cnvrgctl::front::error::Error::Changes) {

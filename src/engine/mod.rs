@@ -4,10 +4,12 @@
 //! in stages (blocked → applying → waiting, then prune); [`wait`] watches
 //! objects until [`readiness`] (pure rules per kind) says they are ready;
 //! [`inventory`] keeps each scope's ApplySet; [`status`] and [`forward`] read
-//! the same facts for `status` and `port-forward`. It reports what happens as
+//! the same facts for `status` and `port-forward`; [`bundle`] reads them all
+//! for `support-bundle`. It reports what happens as
 //! events and values; the terminal is the front end's business.
 
 pub mod apply;
+pub mod bundle;
 pub mod diagnosis;
 pub mod diff;
 pub mod forward;

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::diagnosis::{self, Related};
+use crate::engine::diagnosis::{self, Diagnosis, Related};
 use crate::engine::inventory::{self, ApplySet};
 use crate::engine::kube::{Cluster, ClusterError};
 use crate::engine::readiness::{self, Facts, Readiness, Timestamp};
@@ -176,6 +176,44 @@ fn not_installed(scope: &Scope, name: &str) -> ComponentStatus {
         detail: format!("run cnvrgctl tenant add {name} or apply --scope tenant/{name}"),
         objects: 0,
     }
+}
+
+/// A live member that is not ready, as the timeout report shows one.
+#[derive(Debug, Clone)]
+pub struct NotReady {
+    /// `Kind/namespace/name`.
+    pub object: String,
+    pub state: Readiness,
+    pub found: Diagnosis,
+}
+
+/// Every live member of a scope that is not ready, with its diagnosis from
+/// the present (pods, then events still true).
+pub fn not_ready(live: &LiveScope, facts: &Facts, now: Timestamp) -> Vec<NotReady> {
+    live.members
+        .iter()
+        .filter_map(|object| {
+            let state = readiness::readiness(object, facts);
+            if state.is_ready() {
+                return None;
+            }
+            let meta = &object["metadata"];
+            let object_id = [
+                object["kind"].as_str(),
+                meta["namespace"].as_str(),
+                meta["name"].as_str(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+            Some(NotReady {
+                object: object_id,
+                state,
+                found: diagnosis::diagnose(object, &live.related(), Some(now)),
+            })
+        })
+        .collect()
 }
 
 /// An object's readiness, with its diagnosis folded in when it is not ready.

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     args_override_self = true,
     about = "Install and keep an MLOps platform (cnvrg control planes, Prefect workspaces) on Kubernetes",
-    after_help = "Exit codes: 0 success; 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 130 interrupted."
+    after_help = "Exit codes: 0 success (`support-bundle`: even with reads refused); 1 `diff` found changes; 2 usage or spec/template/validation error; 3 cluster error (unreachable, refused, conflict); 4 output could not be written; 5 objects failed or were not ready in time; 6 a preflight check failed (nothing written); 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -105,9 +105,102 @@ pub enum Command {
     /// Print the RBAC cnvrgctl's own user needs for this spec (a ClusterRole;
     /// with --scope tenant/NAME, a Role in its namespace and the cluster-wide reads).
     Rbac(RbacArgs),
+    /// Check the cluster before writing anything: server version, API kinds,
+    /// storage, capacity, objects owned by others, permissions, Pod Security
+    /// and platform (exit 0: nothing fails, 6: a check fails).
+    Preflight(PreflightArgs),
     /// Forward a local port to a tenant component's Service, picking a ready
     /// pod behind it for each new connection (Ctrl-C stops, exit 0).
     PortForward(PortForwardArgs),
+    /// Write one archive with what a vendor needs to diagnose an install:
+    /// versions, nodes, the effective spec and plan, status and blockers,
+    /// the scopes' objects (Secrets as key names only), events, and the logs
+    /// of containers not ready or restarted; secret values masked. Reads
+    /// that are refused are listed in its errors.txt (exit 0).
+    SupportBundle(SupportBundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SupportBundleArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The archive to write; `-o FILE` after `support-bundle` means this
+    /// too (default: cnvrgctl-support-<UTC time>.tar.gz here).
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// Events newer than this (e.g. 30m, 2h).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub since: std::time::Duration,
+    /// Largest total size of the archive's files, uncompressed (e.g. 50Mi,
+    /// 500Ki, or bytes); logs are left out first.
+    #[arg(long, value_name = "SIZE", default_value = "50Mi", value_parser = parse_size)]
+    pub max_size: u64,
+}
+
+/// `50Mi`, `500Ki`, `1Gi` or plain bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a size like 50Mi, 500Ki or 1000000, found `{text}`"))?;
+    let factor: u64 = match unit {
+        "" | "B" => 1,
+        "Ki" | "KiB" => 1 << 10,
+        "Mi" | "MiB" => 1 << 20,
+        "Gi" | "GiB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`; use Ki, Mi or Gi"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// The command line with `support-bundle`'s `-o FILE` (or `--output FILE`)
+/// read as `--archive FILE`: everywhere else `-o` is the output format, and
+/// a bundle has no output but its archive. Arguments before the subcommand
+/// (the global `-o`) and after `--` are left alone.
+pub fn archive_flag(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(at) = args.iter().position(|a| a == "support-bundle") else {
+        return args;
+    };
+    let mut out: Vec<std::ffi::OsString> = args[..=at].to_vec();
+    let mut rest = args[at + 1..].iter();
+    for arg in rest.by_ref() {
+        let text = arg.to_string_lossy();
+        if text == "--" {
+            out.push(arg.clone());
+            break;
+        }
+        let value = text
+            .strip_prefix("--output=")
+            .or_else(|| text.strip_prefix("-o").filter(|v| !v.is_empty()));
+        out.push(match (text.as_ref(), value) {
+            ("-o" | "--output", _) => "--archive".into(),
+            (_, Some(value)) => format!("--archive={}", value.trim_start_matches('=')).into(),
+            _ => arg.clone(),
+        });
+    }
+    out.extend(rest.cloned());
+    out
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +344,9 @@ pub struct ExecArgs {
     /// Do not delete anything that left the spec.
     #[arg(long)]
     pub no_prune: bool,
+    /// Do not run the preflight checks before the change table.
+    #[arg(long)]
+    pub skip_preflight: bool,
 }
 
 /// Where the spec and templates come from.
@@ -310,5 +406,50 @@ impl Global {
             quiet: self.quiet,
             no_color: self.no_color,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let args = args.iter().map(std::ffi::OsString::from).collect();
+        Cli::try_parse_from(archive_flag(args)).unwrap()
+    }
+
+    #[test]
+    fn support_bundle_reads_dash_o_as_its_archive() {
+        for args in [
+            &["cnvrgctl", "support-bundle", "-o", "x.tar.gz"][..],
+            &["cnvrgctl", "support-bundle", "-ox.tar.gz"],
+            &["cnvrgctl", "support-bundle", "--output=x.tar.gz"],
+            &[
+                "cnvrgctl",
+                "-o",
+                "json",
+                "support-bundle",
+                "--output",
+                "x.tar.gz",
+            ],
+        ] {
+            let cli = parse(args);
+            let Command::SupportBundle(bundle) = cli.command else {
+                panic!("{args:?}");
+            };
+            assert_eq!(bundle.archive, Some(PathBuf::from("x.tar.gz")), "{args:?}");
+        }
+        assert_eq!(
+            parse(&["cnvrgctl", "status", "-o", "json"]).global.output,
+            OutputFormat::Json
+        );
+    }
+
+    #[test]
+    fn sizes_read_binary_units() {
+        assert_eq!(parse_size("50Mi"), Ok(50 << 20));
+        assert_eq!(parse_size("2000"), Ok(2000));
+        assert_eq!(parse_size("4KiB"), Ok(4096));
+        assert!(parse_size("5MB").is_err());
     }
 }

@@ -17,6 +17,8 @@ pub const EXIT_CHANGES: i32 = 1;
 pub const EXIT_CLUSTER: i32 = 3;
 /// Exit code when objects failed or were not ready in time.
 pub const EXIT_NOT_READY: i32 = 5;
+/// Exit code when a preflight check failed (nothing was written).
+pub const EXIT_PREFLIGHT: i32 = 6;
 /// Exit code when the user declined a confirmation.
 pub const EXIT_DECLINED: i32 = 1;
 /// Exit code after Ctrl-C.
@@ -58,6 +60,9 @@ pub enum Error {
     /// `status` found components not ready (not an error: an exit code).
     #[error("{0} component(s) not ready")]
     NotReadyYet(usize),
+    /// A preflight check failed: what fails and what to change.
+    #[error("{0}")]
+    Preflight(String),
     /// `diff` found changes (not an error: an exit code).
     #[error("")]
     Changes,
@@ -86,6 +91,7 @@ impl Error {
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
             Error::Cluster(_) | Error::Precondition(_) => EXIT_CLUSTER,
             Error::NotReady(_) | Error::NotReadyYet(_) => EXIT_NOT_READY,
+            Error::Preflight(_) => EXIT_PREFLIGHT,
             Error::Changes => EXIT_CHANGES,
             Error::Declined => EXIT_DECLINED,
             Error::Interrupted(_) => EXIT_INTERRUPTED,

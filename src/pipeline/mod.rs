@@ -1,7 +1,8 @@
 //! The offline pipeline: spec → objects, with no cluster and no terminal.
 //! [`spec`] parses, defaults and checks the declarative spec; [`render`] turns
 //! it into Kubernetes objects ([`manifest`], which also holds the kind-order
-//! table and the generated-keys parser) through the templates; [`validate`]
+//! table and the generated-keys parser) through the templates, which
+//! [`platform`]'s rules then adapt to the spec's platform; [`validate`]
 //! checks them against the Kubernetes schemas and the tenants' quotas;
 //! [`plan`] orders them as a dependency graph; [`output`] writes them as YAML
 //! or a GitOps directory and [`rbac`] derives the rights cnvrgctl itself
@@ -12,6 +13,7 @@ pub mod images;
 pub mod manifest;
 pub mod output;
 pub mod plan;
+pub mod platform;
 pub mod rbac;
 pub mod redact;
 pub mod render;

@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod bundle;
 mod catalogue;
 mod cli;
 mod drift;
@@ -13,7 +14,9 @@ mod faults;
 mod fuzz;
 mod isolation;
 mod plan;
+mod platforms;
 mod port_forward;
+mod preflight;
 mod preflight_rights;
 mod present;
 mod progress;

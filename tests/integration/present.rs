@@ -24,6 +24,18 @@ fn blocker(report: &str, object: &str) -> String {
         .join("\n")
 }
 
+/// SMALL with its claims on `gp3`, a class that binds at once (Immediate)
+/// through an external provisioner, as EBS does; the test makes the class.
+fn on_immediate_class() -> Env {
+    let env = Env::new(&SMALL.replace("  profile: dev\n", "  profile: dev\n  storageClass: gp3\n"));
+    env.server.create(json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "gp3"},
+        "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "Immediate",
+    }));
+    env
+}
+
 /// `apply` that must time out: its stderr (the report).
 fn timed_out(env: &Env) -> String {
     let out = env
@@ -37,7 +49,7 @@ fn timed_out(env: &Env) -> String {
 
 #[test]
 fn a_pod_scheduled_late_and_never_ready_is_reported_as_it_is_now() {
-    let env = Env::new(SMALL);
+    let env = on_immediate_class();
     env.cnvrgctl(&["install", "infra", "--yes"])
         .assert()
         .success();
@@ -174,12 +186,7 @@ fn a_rollout_stuck_on_its_new_pod_names_that_pod() {
 
 #[test]
 fn a_claim_its_provisioner_never_serves_is_named_with_the_provisioner() {
-    let env = Env::new(SMALL);
-    env.server.create(json!({
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "Immediate",
-    }));
+    let env = on_immediate_class();
     env.cnvrgctl(&["install", "infra", "--yes"])
         .assert()
         .success();

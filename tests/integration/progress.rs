@@ -120,6 +120,14 @@ fn json_progress_is_one_documented_event_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
+    let (first, events) = events.split_first().expect("events");
+    assert_eq!(first["event"], "preflight", "{first}");
+    assert!(
+        first["checks"]
+            .as_array()
+            .is_some_and(|rows| rows.iter().all(|r| r["level"] != "fail")),
+        "{first}"
+    );
     let (last, steps) = events.split_last().expect("events");
     // The schema: every step names its event, object, scope and time.
     for e in steps {

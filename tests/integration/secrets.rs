@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::common::cluster::Env;
 
-const PASSWORD_VAR: &str = "CNVRGCTL_TEST_REGISTRY_PASSWORD";
-const REGISTRY_PASSWORD: &str = "reg-pw-Zq8w1x9Lk2pR";
+pub const PASSWORD_VAR: &str = "CNVRGCTL_TEST_REGISTRY_PASSWORD";
+pub const REGISTRY_PASSWORD: &str = "reg-pw-Zq8w1x9Lk2pR";
 
 /// A small cluster with registry credentials: a pull secret in every namespace.
 const SPEC: &str = "\
@@ -39,7 +39,7 @@ spec:
       type: cnvrg
 ";
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+pub const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Every output of the commands run so far.
 struct Transcript {

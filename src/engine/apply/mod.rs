@@ -161,16 +161,8 @@ fn report(failed: &[String], blockers: &[Blocker], skipped: usize) -> String {
             .strip_prefix(&format!("{}: ", b.object))
             .unwrap_or(&b.message);
         out.push_str(&format!("\n  {}: {message}", b.object));
-        let focus = b
-            .focus
-            .as_ref()
-            .map(|f| format!(" ({f})"))
-            .unwrap_or_default();
-        for p in &b.pods {
-            out.push_str(&format!("\n    pod {}{focus}: {}", p.pod, p.message));
-        }
-        for e in &b.events {
-            out.push_str(&format!("\n    event: {e}"));
+        for line in b.found.lines() {
+            out.push_str(&format!("\n    {line}"));
         }
     }
     if skipped > 0 {

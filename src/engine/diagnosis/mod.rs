@@ -95,6 +95,23 @@ pub fn explain(state: Readiness, diagnosis: &Diagnosis) -> Readiness {
     }
 }
 
+impl Diagnosis {
+    /// The report's lines: each pod in trouble, then each event.
+    pub fn lines(&self) -> Vec<String> {
+        let focus = self
+            .focus
+            .as_ref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default();
+        let pods = self
+            .pods
+            .iter()
+            .map(|p| format!("pod {}{focus}: {}", p.pod, p.message));
+        let events = self.events.iter().map(|e| format!("event: {e}"));
+        pods.chain(events).collect()
+    }
+}
+
 /// One pod trouble as the progress line and the report show it.
 pub fn line(diagnosis: &Diagnosis, trouble: &PodTrouble) -> String {
     match &diagnosis.focus {

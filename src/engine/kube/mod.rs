@@ -1,8 +1,9 @@
 //! The only module that speaks HTTP: a client built from the kubeconfig (with
 //! retries and a request counter), discovery, and the handful of object
 //! operations the engine needs — get, list, server-side apply (real or dry
-//! run), delete, watch, pod logs, port-forward to a pod (`portforward.rs`),
-//! and what the current user may do (`access.rs`).
+//! run), delete, watch, pod logs (current or previous), the server's version,
+//! port-forward to a pod (`portforward.rs`), and what the current user may do
+//! (`access.rs`).
 //! Objects are plain JSON values; errors name the object and carry the API's
 //! reason. No rules live here: what to apply and when something is ready are
 //! decided elsewhere.
@@ -310,29 +311,37 @@ impl Cluster {
         }
     }
 
-    /// The last `lines` lines a pod's container wrote.
+    /// The last `lines` lines a pod's container wrote; with `previous`, its
+    /// previous (terminated) instance, which the API refuses (400) when the
+    /// container never restarted.
     pub async fn logs(
         &self,
         namespace: &str,
         pod: &str,
         container: Option<&str>,
         lines: i64,
+        previous: bool,
     ) -> Result<String, ClusterError> {
         let params = LogParams {
             container: container.map(str::to_string),
             tail_lines: Some(lines),
+            previous,
             ..LogParams::default()
         };
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let verb = match previous {
+            true => "read previous log of",
+            false => "read log of",
+        };
         self.call(
             &format!("Pod/{namespace}/{pod}"),
-            "read log of",
+            verb,
             api.logs(pod, &params),
         )
         .await
     }
 
-    /// The API server's `/version` answer (gitVersion, major, minor, platform).
+    /// The API server's version (`/version`): `gitVersion`, `platform`...
     pub async fn version(&self) -> Result<Value, ClusterError> {
         let info = self
             .call("/version", "get", self.client.apiserver_version())

@@ -1,8 +1,8 @@
 //! Platform: which kind of cluster this is, from what it serves, its nodes'
 //! labels and its version string: OpenShift (its config and route groups),
 //! EKS, AKS, GKE (the labels their node pools carry, the `-eks-`/`-gke.`
-//! builds), otherwise generic. Reported as found; the spec has no platform
-//! setting to compare it with yet.
+//! builds), otherwise generic. A spec whose `platform` says otherwise is a
+//! warning naming the field.
 
 use serde_json::Value;
 

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::{Failure, Stuck, Waiter};
-use crate::engine::diagnosis::{self, Related};
+use crate::engine::diagnosis::{self, Diagnosis, Related};
 use crate::engine::kube::Resource;
-use crate::engine::readiness::{PodTrouble, Timestamp};
+use crate::engine::readiness::Timestamp;
 
 /// What is stuck and why, for the report at a timeout or failure.
 #[derive(Debug, Clone)]
@@ -19,11 +19,8 @@ pub struct Blocker {
     pub object: String,
     pub failure: Failure,
     pub message: String,
-    /// The part of a rollout that is stuck ("ordinal 0", "new ReplicaSet
-    /// web-7d9f"), when it is one part.
-    pub focus: Option<String>,
-    pub pods: Vec<PodTrouble>,
-    pub events: Vec<String>,
+    /// What the cluster showed about it when the report was made.
+    pub found: Diagnosis,
 }
 
 impl Blocker {
@@ -33,9 +30,7 @@ impl Blocker {
             object,
             failure,
             message,
-            focus: None,
-            pods: Vec::new(),
-            events: Vec::new(),
+            found: Diagnosis::default(),
         }
     }
 }
@@ -71,10 +66,7 @@ impl Waiter {
                     replica_sets: &lists.replica_sets,
                     events: &lists.events,
                 };
-                let found = diagnosis::diagnose(&object, &related, Some(now));
-                blocker.focus = found.focus;
-                blocker.pods = found.pods;
-                blocker.events = found.events;
+                blocker.found = diagnosis::diagnose(&object, &related, Some(now));
             }
             out.push(blocker);
         }

@@ -334,7 +334,11 @@ impl Waiter {
             return String::new();
         };
         let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
-        match self.cluster.logs(ns, pod_name, None, LOG_LINES).await {
+        match self
+            .cluster
+            .logs(ns, pod_name, None, LOG_LINES, false)
+            .await
+        {
             Ok(log) if !log.trim().is_empty() => {
                 let lines: Vec<String> = log.lines().map(|l| format!("    {l}")).collect();
                 format!(

@@ -106,7 +106,7 @@ pub fn apply(
             printer,
             global,
             &cluster,
-            &manifests,
+            (&spec, &manifests),
             &scopes,
             &args,
             |_| Ok(()),
@@ -131,7 +131,8 @@ pub(super) fn options(global: &Global, args: &ExecArgs) -> Options {
     }
 }
 
-/// Observes `scopes`, shows the changes, refuses fields other managers own
+/// Runs the preflight checks (unless skipped: a failing one stops the run
+/// here), observes `scopes`, shows the changes, refuses fields other managers own
 /// (unless forced: nothing is written), asks, runs `before_writing` (once
 /// the user said yes, before any write), applies and waits. The first Ctrl-C
 /// stops starting new work and lets writes in flight finish; a second one
@@ -140,11 +141,14 @@ pub(super) async fn converge(
     printer: &Printer,
     global: &Global,
     cluster: &Arc<Cluster>,
-    manifests: &[crate::pipeline::manifest::Manifest],
+    (spec, manifests): (&Spec, &[crate::pipeline::manifest::Manifest]),
     scopes: &[Scope],
     args: &ExecArgs,
     before_writing: impl FnOnce(&Printer) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    if !args.skip_preflight {
+        super::preflight::before_run(printer, global, cluster, spec, manifests, scopes).await?;
+    }
     let plan = crate::pipeline::plan::build(manifests)?;
     let mut options = options(global, args);
     let mode = printer.mode();

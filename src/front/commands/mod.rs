@@ -3,8 +3,10 @@
 //! this file only strings them together. Commands that talk to a cluster are
 //! in `cluster.rs`.
 
+mod bundle;
 mod cluster;
 mod port_forward;
+mod preflight;
 mod remove;
 mod status;
 mod tenant;
@@ -39,7 +41,9 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         }
         Command::Uninstall(args) => remove::uninstall(printer, &cli.global, args),
         Command::Rbac(args) => rbac(printer, cli.global.output, args),
+        Command::Preflight(args) => preflight::preflight(printer, &cli.global, args),
         Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
+        Command::SupportBundle(args) => bundle::support_bundle(printer, &cli.global, args),
     }
 }
 

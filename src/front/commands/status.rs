@@ -1,6 +1,7 @@
 //! The read-only cluster commands: `status` (per scope and component) and
 //! `tenant list` (the spec's tenants and the cluster's, with health and age).
-//! Both read through the scopes' inventories; neither writes.
+//! Both read through the scopes' inventories; neither writes. The status
+//! read and its printed forms also serve `support-bundle`.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,16 @@ async fn read(
     manifests: &[Manifest],
     scopes: &[Scope],
 ) -> Result<Vec<ComponentStatus>, Error> {
+    Ok(read_all(cluster, manifests, scopes).await?.0)
+}
+
+/// Reads every component of `scopes`, and every live object that is not
+/// ready with its diagnosis (for `support-bundle`).
+pub(super) async fn read_all(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+) -> Result<(Vec<ComponentStatus>, Vec<status::NotReady>), Error> {
     let classes = match cluster
         .resource("storage.k8s.io/v1", "StorageClass")
         .await?
@@ -31,6 +42,8 @@ async fn read(
     };
     let facts = Facts::from_classes(&classes);
     let mut out = Vec::new();
+    let mut not_ready = Vec::new();
+    let now = k8s_openapi::jiff::Timestamp::now();
     for scope in scopes {
         let Some(ns) = scope_namespace(manifests, scope) else {
             continue;
@@ -40,10 +53,10 @@ async fn read(
             .iter()
             .filter(|m| &m.origin.scope == scope)
             .collect();
-        let now = k8s_openapi::jiff::Timestamp::now();
         out.extend(status::components(scope, &desired, &live, &facts, now));
+        not_ready.extend(status::not_ready(&live, &facts, now));
     }
-    Ok(out)
+    Ok((out, not_ready))
 }
 
 /// `cnvrgctl status`: exit 0 when every component is ready, 5 otherwise.
@@ -125,25 +138,31 @@ async fn watch(
 
 fn print_status(printer: &Printer, global: &Global, rows: &[ComponentStatus]) -> Result<(), Error> {
     match global.output {
-        OutputFormat::Json => {
-            printer.out(&(serde_json::to_string_pretty(rows).expect("serializes") + "\n"))?
-        }
-        OutputFormat::Text => {
-            let table: Vec<[String; 4]> = rows
-                .iter()
-                .map(|r| {
-                    [
-                        r.scope.clone(),
-                        r.component.clone(),
-                        r.state.to_string(),
-                        r.detail.clone(),
-                    ]
-                })
-                .collect();
-            printer.out(&columns(["SCOPE", "COMPONENT", "STATE", "DETAIL"], &table))?;
-        }
+        OutputFormat::Json => printer.out(&status_json(rows))?,
+        OutputFormat::Text => printer.out(&status_table(rows))?,
     }
     Ok(())
+}
+
+/// The rows as `status -o json` prints them.
+pub(super) fn status_json(rows: &[ComponentStatus]) -> String {
+    serde_json::to_string_pretty(rows).expect("serializes") + "\n"
+}
+
+/// The rows as the `status` table.
+pub(super) fn status_table(rows: &[ComponentStatus]) -> String {
+    let table: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.scope.clone(),
+                r.component.clone(),
+                r.state.to_string(),
+                r.detail.clone(),
+            ]
+        })
+        .collect();
+    columns(["SCOPE", "COMPONENT", "STATE", "DETAIL"], &table)
 }
 
 /// `cnvrgctl tenant list`.
@@ -244,7 +263,7 @@ fn age(created: &str, now: k8s_openapi::jiff::Timestamp) -> String {
 }
 
 /// Rows as aligned columns (two spaces apart; the last column unpadded).
-fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+pub(super) fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths: [usize; N] = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -70,7 +70,7 @@ pub fn tenant_add(printer: &Printer, global: &Global, args: TenantAddArgs) -> Re
             printer,
             global,
             &cluster,
-            &manifests,
+            (&spec, &manifests),
             std::slice::from_ref(&scope),
             &args.exec,
             |printer| {

@@ -88,6 +88,7 @@ pub fn render(
             &mut out,
         )?;
     }
+    crate::pipeline::platform::adapt(spec, &mut out);
     check_unique(&out)?;
     checksum::annotate(&mut out);
     sort(&mut out);

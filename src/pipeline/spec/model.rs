@@ -58,6 +58,31 @@ pub enum TenantType {
     Workspace,
 }
 
+/// The kind of cluster: what its platform rules adapt the render to
+/// (`src/pipeline/platform/`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    #[default]
+    Generic,
+    Openshift,
+    Eks,
+    Aks,
+    Gke,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Generic => "generic",
+            Platform::Openshift => "openshift",
+            Platform::Eks => "eks",
+            Platform::Aks => "aks",
+            Platform::Gke => "gke",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IngressType {
@@ -76,6 +101,8 @@ pub enum ReclaimPolicy {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterSpec {
+    /// generic (default), openshift, eks, aks or gke.
+    pub platform: Option<Platform>,
     pub profile: Option<String>,
     pub mode: Option<Mode>,
     pub cluster_domain: Option<String>,
@@ -113,6 +140,19 @@ pub struct Ingress {
     /// namespace the tenants' network policies let in to exposed services.
     pub controller_namespace: Option<String>,
     pub https: Option<Https>,
+    /// The ingress gateway's LoadBalancer (type `istio`).
+    pub load_balancer: Option<LoadBalancerSpec>,
+}
+
+/// The cloud load balancer in front of the ingress gateway.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoadBalancerSpec {
+    /// Reachable only from inside the cloud network: each cloud's
+    /// annotation for an internal load balancer.
+    pub internal: Option<bool>,
+    /// More annotations for the gateway Service, as given.
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,10 +177,20 @@ pub struct InfraSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MonitoringSpec {
     pub enabled: Option<bool>,
+    pub node_exporter: Option<NodeExporterSpec>,
     /// How long the cluster Prometheus keeps samples (`15d`).
     pub retention: Option<String>,
     /// Size of the cluster Prometheus volume.
     pub storage: Option<Quantity>,
+}
+
+/// node-exporter: on unless the platform runs its own (OpenShift).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeExporterSpec {
+    pub enabled: Option<bool>,
+    /// The hosts' port (default 9100; 9110 on OpenShift, where 9100 is taken).
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]

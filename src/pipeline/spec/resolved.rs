@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::error::{Diagnostic, Source, SpecError};
-use super::model::{IngressType, Mode, ReclaimPolicy, Resources, TenantQuota, TenantType};
+use super::model::{
+    IngressType, Mode, Platform, ReclaimPolicy, Resources, TenantQuota, TenantType,
+};
 use super::quantity::Quantity;
 
 #[derive(Debug, Serialize)]
@@ -26,6 +28,8 @@ pub struct Spec {
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSettings {
     pub name: String,
+    /// What the platform rules adapt the render to (`src/pipeline/platform/`).
+    pub platform: Platform,
     pub profile: String,
     pub mode: Mode,
     pub domain: Option<String>,
@@ -108,6 +112,17 @@ pub struct IngressSettings {
     /// `ingress-nginx`): tenants' network policies admit it to exposed services.
     pub controller_namespace: Option<String>,
     pub https: Https,
+    pub load_balancer: LoadBalancer,
+}
+
+/// The ingress gateway's cloud load balancer.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancer {
+    /// Only reachable from inside the cloud network (each cloud's annotation).
+    pub internal: bool,
+    /// Annotations given in the spec, added as they are.
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,8 +148,19 @@ pub struct Monitoring {
     pub enabled: bool,
     pub operator: Component,
     pub prometheus: Prometheus,
-    pub node_exporter: Sized,
+    pub node_exporter: NodeExporter,
     pub kube_state_metrics: Component,
+}
+
+/// node-exporter, one per node: off by default on OpenShift, whose cluster
+/// monitoring already runs one on the hosts' port 9100.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeExporter {
+    pub enabled: bool,
+    /// The hosts' port it listens on (it runs in the host network).
+    pub port: u16,
+    pub resources: Resources,
 }
 
 /// A Prometheus server: the cluster one in infra, or a tenant's.

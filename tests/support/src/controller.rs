@@ -129,8 +129,18 @@ fn generation(o: &Value) -> i64 {
     o["metadata"]["generation"].as_i64().unwrap_or(1)
 }
 
-/// Creates what every cluster has: the system namespaces and the nodes.
+/// Creates what every cluster has: the system namespaces, the nodes, and a
+/// default StorageClass (as kind's `standard`: local-path, binding on the
+/// first consumer).
 pub fn bootstrap(st: &mut State) {
+    st.controller_put(
+        &gr("storage.k8s.io", "storageclasses"),
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+               "volumeBindingMode": "WaitForFirstConsumer"}),
+        "kube-apiserver",
+    );
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         st.controller_put(
             &gr("", "namespaces"),
@@ -1315,8 +1325,14 @@ impl Controller {
             let class_name = pvc["spec"]["storageClassName"].as_str().map(str::to_string);
             let class = classes.iter().find(|c| Some(name_of(c)) == class_name);
             let wffc = class.is_some_and(|c| c["volumeBindingMode"] == "WaitForFirstConsumer");
-            if !wffc && let Some(class) = class {
-                self.provisioning(st, &pvc, class);
+            match (class, &class_name) {
+                (Some(class), _) if !wffc => self.provisioning(st, &pvc, class),
+                (None, Some(missing)) if !missing.is_empty() => {
+                    // No class, no provisioner: the claim stays Pending.
+                    self.no_class(st, &pvc, missing);
+                    continue;
+                }
+                _ => {}
             }
             let after = match behavior {
                 Behavior::Ready { after } => after,

@@ -24,6 +24,7 @@ mod controller;
 mod defaults;
 mod errors;
 mod faults;
+mod logs;
 mod ops;
 mod outage;
 mod portforward;
@@ -324,6 +325,21 @@ impl TestServer {
     /// when the server is down and when it is back.
     pub fn restart(&self, shutting_down: Duration, down: Duration) -> Restart {
         Restart::start(self.shared.phase.clone(), shutting_down, down)
+    }
+
+    /// What a pod's container has written (its log, as `pods/log` serves
+    /// it), replacing what the kubelet wrote so far.
+    pub fn write_log(&self, namespace: &str, pod: &str, container: &str, lines: &[&str]) {
+        let mut st = self.state();
+        let logs = st
+            .logs
+            .entry((namespace.to_string(), pod.to_string()))
+            .or_default();
+        logs.retain(|(c, _)| c != container);
+        logs.push((
+            container.to_string(),
+            lines.iter().map(|l| l.to_string()).collect(),
+        ));
     }
 
     pub fn inject(&self, fault: Fault) {

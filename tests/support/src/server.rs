@@ -659,6 +659,12 @@ fn pod_log(
         }
         None => containers.first().cloned().unwrap_or_default(),
     };
+    // The controller keeps one log per container, which every instance of a
+    // crash loop writes again: the previous instance's log is the same.
+    let previous = params.get("previous").is_some_and(|p| p == "true");
+    if let Some(why) = crate::logs::refusal(&pod, &container, previous) {
+        return error_response(&ApiError::bad_request(why));
+    }
     let lines: Vec<String> = st
         .logs
         .get(&(ns.to_string(), name.to_string()))

@@ -5,18 +5,26 @@
 
 use super::{Origin, Resolver};
 use crate::pipeline::spec::field_path::FieldPath;
-use crate::pipeline::spec::model::{self, IngressType, Mode, MonitoringSpec, Sizing, Toggle};
+use crate::pipeline::spec::model::{
+    self, IngressType, Mode, MonitoringSpec, Platform, Sizing, Toggle,
+};
 use crate::pipeline::spec::names;
 use crate::pipeline::spec::profile::slots;
 use crate::pipeline::spec::resolved::{
-    Infra, IngressSettings, Istio, Logging, Monitoring, Prometheus, Sized, Storage,
+    Infra, IngressSettings, Istio, Logging, Monitoring, NodeExporter, Prometheus, Sized, Storage,
 };
+
+/// node-exporter's usual port on the hosts.
+const NODE_EXPORTER_PORT: u16 = 9100;
+/// On OpenShift the cluster monitoring's node-exporter holds 9100 (and its
+/// kube-rbac-proxy 9101 and up): ours takes one clear of them.
+const OPENSHIFT_NODE_EXPORTER_PORT: u16 = 9110;
 
 impl Resolver {
     pub(super) fn infra(
         &mut self,
         infra: Option<model::InfraSpec>,
-        mode: Mode,
+        (mode, platform): (Mode, Platform),
         ingress: &IngressSettings,
         at: &Origin,
     ) -> Infra {
@@ -34,7 +42,7 @@ impl Resolver {
         let storage = infra.storage.unwrap_or_default();
         let monitoring = self.monitoring(
             infra.monitoring.unwrap_or_default(),
-            &base.field("monitoring"),
+            (&base.field("monitoring"), platform),
             at,
         );
         let logging = base.field("logging");
@@ -70,7 +78,12 @@ impl Resolver {
     }
 
     /// The infra monitoring stack at `base` (`spec.infra.monitoring`).
-    fn monitoring(&mut self, mon: MonitoringSpec, base: &FieldPath, at: &Origin) -> Monitoring {
+    fn monitoring(
+        &mut self,
+        mon: MonitoringSpec,
+        (base, platform): (&FieldPath, Platform),
+        at: &Origin,
+    ) -> Monitoring {
         let retention = self.retention(&at.src, base, mon.retention);
         let own_prometheus = Sizing {
             replicas: None,
@@ -89,8 +102,18 @@ impl Resolver {
                 storage: prometheus.storage,
                 retention,
             },
-            node_exporter: Sized {
-                resources: self.component(at, &slots::NODE_EXPORTER, base).resources,
+            node_exporter: {
+                let spec = mon.node_exporter.unwrap_or_default();
+                let openshift = platform == Platform::Openshift;
+                NodeExporter {
+                    enabled: spec.enabled.unwrap_or(!openshift),
+                    port: spec.port.unwrap_or(if openshift {
+                        OPENSHIFT_NODE_EXPORTER_PORT
+                    } else {
+                        NODE_EXPORTER_PORT
+                    }),
+                    resources: self.component(at, &slots::NODE_EXPORTER, base).resources,
+                }
             },
             kube_state_metrics: self.component(at, &slots::KUBE_STATE_METRICS, base),
         }

@@ -4,18 +4,26 @@
 
 use super::Resolver;
 use crate::pipeline::spec::field_path::FieldPath;
-use crate::pipeline::spec::model::{self, IngressType};
+use crate::pipeline::spec::model::{self, IngressType, Platform};
 use crate::pipeline::spec::names;
-use crate::pipeline::spec::resolved::{Https, IngressSettings};
+use crate::pipeline::spec::resolved::{Https, IngressSettings, LoadBalancer};
 
 /// Where ingress-nginx installs itself by default.
 const DEFAULT_INGRESS_NAMESPACE: &str = "ingress-nginx";
 
 impl Resolver {
-    pub(super) fn ingress(&mut self, ingress: Option<model::Ingress>) -> IngressSettings {
+    pub(super) fn ingress(
+        &mut self,
+        ingress: Option<model::Ingress>,
+        platform: Platform,
+    ) -> IngressSettings {
         let at = FieldPath::spec().field("ingress");
         let ingress = ingress.unwrap_or_default();
-        let kind = ingress.kind.unwrap_or(IngressType::Istio);
+        let kind = ingress.kind.unwrap_or(match platform {
+            Platform::Openshift => IngressType::Openshift,
+            _ => IngressType::Istio,
+        });
+        let load_balancer = self.load_balancer(ingress.load_balancer, &at, platform);
         let ns_path = at.field("controllerNamespace");
         let controller_namespace = match (kind, ingress.controller_namespace) {
             (IngressType::Ingress, Some(ns)) => {
@@ -56,6 +64,37 @@ impl Resolver {
                 enabled,
                 cert_secret: https.cert_secret,
             },
+            load_balancer,
+        }
+    }
+
+    /// The gateway's load balancer; asking for an internal one where no cloud
+    /// annotation exists is worth a warning.
+    fn load_balancer(
+        &mut self,
+        spec: Option<model::LoadBalancerSpec>,
+        at: &FieldPath,
+        platform: Platform,
+    ) -> LoadBalancer {
+        let spec = spec.unwrap_or_default();
+        let internal = spec.internal.unwrap_or(false);
+        let cloud = matches!(platform, Platform::Eks | Platform::Aks | Platform::Gke);
+        if internal && !cloud {
+            self.warnings.push(
+                self.src
+                    .at(
+                        &at.field("loadBalancer").field("internal"),
+                        format!(
+                            "an internal load balancer is a cloud's annotation; platform `{}` has none",
+                            platform.as_str()
+                        ),
+                    )
+                    .help("set `spec.platform` to eks, aks or gke, or give the annotations your load balancer needs in `annotations`"),
+            );
+        }
+        LoadBalancer {
+            internal,
+            annotations: spec.annotations.unwrap_or_default(),
         }
     }
 }

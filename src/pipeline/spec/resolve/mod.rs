@@ -25,10 +25,10 @@ use std::sync::Arc;
 
 use super::error::{Diagnostic, Source};
 use super::field_path::FieldPath;
-use super::model::{ClusterFile, Mode, TenantSpec};
+use super::model::{ClusterFile, IngressType, Mode, Platform, TenantSpec};
 use super::names;
 use super::profile::{self, Profile};
-use super::resolved::{ClusterSettings, PasswordSource, Spec};
+use super::resolved::{ClusterSettings, Infra, IngressSettings, PasswordSource, Spec};
 
 /// How long a Prometheus keeps samples unless the spec says otherwise.
 const DEFAULT_RETENTION: &str = "15d";
@@ -67,6 +67,14 @@ pub fn resolve(
     let profile = r.profile(&profile_name, spec_dir);
 
     let mode = spec.mode.unwrap_or(Mode::MultiTenant);
+    // Routes exist only on OpenShift: `ingress.type: openshift` alone says
+    // which platform this is.
+    let routes = spec.ingress.as_ref().and_then(|i| i.kind) == Some(IngressType::Openshift);
+    let platform = spec.platform.unwrap_or(if routes {
+        Platform::Openshift
+    } else {
+        Platform::Generic
+    });
     if let Some(domain) = &spec.cluster_domain {
         r.check(
             &top.field("clusterDomain"),
@@ -80,13 +88,14 @@ pub fn resolve(
         r.check(&top.field("storageClass"), names::dns1123_subdomain(class));
     }
     let registry = r.registry(spec.registry);
-    let ingress = r.ingress(spec.ingress);
+    let ingress = r.ingress(spec.ingress, platform);
 
     let cluster_file = Origin {
         src: r.src.clone(),
         profile: profile.as_ref(),
     };
-    let infra = r.infra(spec.infra, mode, &ingress, &cluster_file);
+    let infra = r.infra(spec.infra, (mode, platform), &ingress, &cluster_file);
+    r.platform_fits(platform, &ingress, &infra);
     let around = Around {
         mode,
         infra_ns: &infra.namespace,
@@ -109,6 +118,7 @@ pub fn resolve(
     Ok(Spec {
         cluster: ClusterSettings {
             name: cluster.metadata.name,
+            platform,
             profile: profile_name,
             mode,
             domain: spec.cluster_domain,
@@ -123,6 +133,26 @@ pub fn resolve(
         tenants,
         warnings: r.warnings,
     })
+}
+
+impl Resolver {
+    /// Settings the platform cannot honour: Istio ingress on OpenShift with
+    /// Istio turned off (OpenShift brings no Istio of its own).
+    fn platform_fits(&mut self, platform: Platform, ingress: &IngressSettings, infra: &Infra) {
+        if platform == Platform::Openshift
+            && ingress.kind == IngressType::Istio
+            && !infra.istio.enabled
+        {
+            self.diags.push(
+                self.src
+                    .at(
+                        &FieldPath::spec().field("ingress").field("type"),
+                        "`spec.ingress.type: istio` on `spec.platform: openshift` needs Istio, and `spec.infra.istio.enabled` is false",
+                    )
+                    .help("use `type: openshift` (Routes), or set `spec.infra.istio.enabled: true`"),
+            );
+        }
+    }
 }
 
 fn image_hub(hub: &str) -> Result<(), String> {

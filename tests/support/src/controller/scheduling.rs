@@ -106,6 +106,25 @@ impl Controller {
             "persistentvolume-controller",
         );
     }
+
+    /// A claim naming a class that does not exist: the persistentvolume
+    /// controller's warning, once per claim; the claim stays Pending.
+    pub(super) fn no_class(&mut self, st: &mut State, pvc: &Value, class: &str) {
+        let key = (format!("{}/no-class", super::uid_of(pvc)), 0);
+        if st.observed.contains_key(&key) {
+            return;
+        }
+        st.observed.insert(key, self.now);
+        let msg = format!("storageclass.storage.k8s.io \"{class}\" not found");
+        self.event(
+            st,
+            pvc,
+            "Warning",
+            "ProvisioningFailed",
+            &msg,
+            "persistentvolume-controller",
+        );
+    }
 }
 
 /// Keeps each condition's `lastTransitionTime` from `old` while its status is
