@@ -1,10 +1,12 @@
 //! Permissions: whether the current user may do what the run will do. The
 //! rules are the ones `cnvrgctl rbac` prints for the scopes checked
 //! ([`rbac::needs`]), each verb asked of the API server with a
-//! SelfSubjectAccessReview, at most [`CONCURRENCY`] at once. Each verb,
-//! group and resource is asked cluster-wide first (what a ClusterRoleBinding
-//! grants covers every namespace); only what that denies is asked again in
-//! each namespace the run uses it in. What is still denied is one `fail` row
+//! SelfSubjectAccessReview, at most [`CONCURRENCY`] at once. The first
+//! review asks for everything (`*` verbs of `*` resources of `*` groups,
+//! cluster-wide), which RBAC allows only to a cluster admin: for one, that is
+//! the whole check. Otherwise each verb, group and resource is asked
+//! cluster-wide (what a ClusterRoleBinding grants covers every namespace);
+//! only what that denies is asked again in each namespace the run uses it in. What is still denied is one `fail` row
 //! listing the missing rules as RBAC `rules:` an admin can grant. A user who
 //! may not even create access reviews gets a `warn`: the rights were not
 //! checked.
@@ -43,6 +45,11 @@ impl Access {
 }
 
 pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
+    match review(cx.cluster, &[everything()]).await {
+        Ok(denied) if denied.is_empty() => return vec![judge(1, &[])],
+        Ok(_) => {}
+        Err(reason) => return vec![not_checked(&reason)],
+    }
     let needed = needed(&rbac::needs(cx.manifests));
     let wide: Vec<Access> = needed
         .iter()
@@ -60,7 +67,18 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
         Err(reason) => return vec![not_checked(&reason)],
     };
     let missing = missing(&needed, &wide_denied, &namespace_denied);
-    vec![judge(wide.len() + again.len(), &missing)]
+    vec![judge(1 + wide.len() + again.len(), &missing)]
+}
+
+/// Every verb on every resource of every group, everywhere: only a rule of
+/// wildcards (a cluster admin's) allows it, so an allowed answer is exact.
+fn everything() -> Access {
+    Access {
+        group: "*".into(),
+        resource: "*".into(),
+        verb: "*",
+        namespace: None,
+    }
 }
 
 /// Every (verb, group, resource, namespace) the grants hold, once.

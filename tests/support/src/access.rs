@@ -4,8 +4,8 @@
 //! `201` with the spec echoed and `status.allowed`/`status.reason`; nothing is
 //! stored, so a review is never a write. The test server's user is a cluster
 //! admin except for what a test denies ([`TestServer::deny`]). An empty
-//! namespace asks about every namespace, so a verb denied in one namespace is
-//! denied there too. Making the reviews themselves forbidden is a fault
+//! namespace asks about every namespace, and `*` about every verb, group or
+//! resource, so a verb denied in one namespace is denied there too. Making the reviews themselves forbidden is a fault
 //! (`FaultKind::Reject` on the path).
 
 use serde_json::{Value, json};
@@ -25,11 +25,14 @@ pub const PLURAL: &str = "selfsubjectaccessreviews";
 pub struct Denials(Vec<(String, String, String, Option<String>)>);
 
 impl Denials {
+    /// Whether a question is denied: a denial answers it when each field
+    /// asked is the denied one or `*` (all of them, so any denied one).
     fn denies(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) -> bool {
+        let covers = |asked: &str, denied: &str| asked == "*" || asked == denied;
         self.0.iter().any(|(v, g, r, ns)| {
-            v == verb
-                && g == group
-                && r == resource
+            covers(verb, v)
+                && covers(group, g)
+                && covers(resource, r)
                 && match (ns, namespace) {
                     (None, _) | (_, None) => true,
                     (Some(denied), Some(asked)) => denied == asked,
@@ -120,6 +123,14 @@ mod tests {
         assert!(!ask(&denials, "patch", ""));
         assert!(ask(&denials, "patch", "other"));
         assert!(ask(&denials, "get", "research"));
+        let everything = json!({"spec": {"resourceAttributes": {
+            "verb": "*", "group": "*", "resource": "*"}}});
+        let answer = review(&denials, "POST", &everything).unwrap();
+        assert_eq!(answer["status"]["allowed"], false);
+        assert_eq!(
+            review(&Denials::default(), "POST", &everything).unwrap()["status"]["allowed"],
+            true
+        );
         assert!(review(&denials, "POST", &json!({"spec": {}})).is_err());
         assert!(review(&denials, "GET", &Value::Null).is_err());
     }
