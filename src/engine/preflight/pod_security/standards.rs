@@ -6,6 +6,9 @@
 
 use serde_json::Value;
 
+// Volume sources `restricted` allows: those of OpenShift's restricted-v2.
+use crate::pipeline::platform::restricted::VOLUMES as RESTRICTED_VOLUMES;
+
 /// A Pod Security level; each admits less than the one before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -125,18 +128,6 @@ const SELINUX_TYPES: &[&str] = &[
     "container_init_t",
     "container_kvm_t",
     "container_engine_t",
-];
-
-/// Volume sources `restricted` allows.
-const RESTRICTED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
 ];
 
 /// What `pod` breaks at `level` as of Kubernetes 1.`version` (`None`:
