@@ -108,7 +108,7 @@ fn judge(found: &[(&Manifest, Option<&Value>)], manifests: &[Manifest]) -> Vec<R
             )
         });
     }
-    if ours + new > 0 {
+    if ours + new > 0 || rows.is_empty() {
         rows.push(Row::pass(
             CHECK,
             "-",
