@@ -179,19 +179,101 @@ fn rules_json(rules: &Rules) -> Vec<Value> {
         .collect()
 }
 
+/// Access a run needs to one resource: the verbs, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub group: String,
+    /// The plural, or `plural/subresource`.
+    pub resource: String,
+    pub verbs: &'static [&'static str],
+    /// `None`: cluster-wide (a cluster-scoped resource, or a read across
+    /// namespaces).
+    pub namespace: Option<String>,
+}
+
+/// What a run over `manifests` does, resource by resource: each rendered kind
+/// with the verbs apply, waits and prune use, in its namespace, and the
+/// engine's own reads ([`EXTRA`]) in every namespace of the run or
+/// cluster-wide. For one tenant (`tenant`: only its objects), cluster-scoped
+/// objects are only read: an admin's first apply made them.
+fn grants(manifests: &[Manifest], tenant: Option<&Scope>) -> Vec<Grant> {
+    let crds = crd_plurals(manifests);
+    let mut out = Vec::new();
+    let mut namespaces = BTreeSet::new();
+    let mine = manifests
+        .iter()
+        .filter(|m| tenant.is_none_or(|scope| &m.origin.scope == scope));
+    for m in mine {
+        let (plural, namespaced) = resource(m, &crds);
+        let namespace = m.namespace().filter(|_| namespaced).map(str::to_string);
+        let verbs = if tenant.is_some() && namespace.is_none() {
+            READ
+        } else {
+            APPLY
+        };
+        let grant = |verbs| Grant {
+            group: m.group().to_string(),
+            resource: plural.clone(),
+            verbs,
+            namespace: namespace.clone(),
+        };
+        out.push(grant(verbs));
+        if verbs == APPLY && matches!(m.kind(), "Role" | "ClusterRole") {
+            out.push(grant(ESCALATE));
+        }
+        if m.kind() == "Namespace" {
+            namespaces.insert(m.name().to_string());
+        }
+        namespaces.extend(namespace);
+    }
+    for (group, resource, verbs, cluster_wide, _) in EXTRA {
+        let wheres: Vec<Option<String>> = if *cluster_wide {
+            vec![None]
+        } else {
+            namespaces.iter().cloned().map(Some).collect()
+        };
+        out.extend(wheres.into_iter().map(|namespace| Grant {
+            group: group.to_string(),
+            resource: resource.to_string(),
+            verbs,
+            namespace,
+        }));
+    }
+    out
+}
+
+/// What a run over `manifests` (the objects of the scopes it covers) needs:
+/// the rules `cnvrgctl rbac` prints for those scopes — one tenant's roles when
+/// they are one tenant's, else the whole ClusterRole's — each in the
+/// namespace it is used in.
+pub fn needs(manifests: &[Manifest]) -> Vec<Grant> {
+    let scopes: BTreeSet<&Scope> = manifests.iter().map(|m| &m.origin.scope).collect();
+    match scopes.into_iter().collect::<Vec<_>>()[..] {
+        [scope @ Scope::Tenant(_)] => grants(manifests, Some(scope)),
+        _ => grants(manifests, None),
+    }
+}
+
+/// `(group, resource, verb)` triples as RBAC rules, one per group and verb
+/// set, resources merged.
+pub fn rules(access: &[(String, String, &'static str)]) -> Vec<Value> {
+    let mut verbs: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
+    for (group, resource, verb) in access {
+        verbs.entry((group, resource)).or_default().insert(verb);
+    }
+    let mut rules = Rules::new();
+    for ((group, resource), verbs) in verbs {
+        let verbs: Vec<&'static str> = verbs.into_iter().collect();
+        add(&mut rules, group, resource, &verbs);
+    }
+    rules_json(&rules)
+}
+
 /// The ClusterRole that runs every command on everything `manifests` holds.
 pub fn cluster_role(manifests: &[Manifest]) -> Value {
-    let crds = crd_plurals(manifests);
     let mut rules = Rules::new();
-    for m in manifests {
-        let (plural, _) = resource(m, &crds);
-        add(&mut rules, m.group(), &plural, APPLY);
-        if matches!(m.kind(), "Role" | "ClusterRole") {
-            add(&mut rules, m.group(), &plural, ESCALATE);
-        }
-    }
-    for (group, resource, verbs, _, _) in EXTRA {
-        add(&mut rules, group, resource, verbs);
+    for g in grants(manifests, None) {
+        add(&mut rules, &g.group, &g.resource, g.verbs);
     }
     role_object("ClusterRole", "cnvrgctl", None, &rules)
 }
@@ -201,27 +283,14 @@ pub fn cluster_role(manifests: &[Manifest]) -> Value {
 /// Its Namespace and any cluster-scoped object must exist already (made by
 /// an admin's first apply): with these rights cnvrgctl only reads them.
 pub fn tenant_roles(manifests: &[Manifest], scope: &Scope, namespace: &str) -> Vec<Value> {
-    let crds = crd_plurals(manifests);
     let mut namespaced = Rules::new();
     let mut cluster = Rules::new();
-    for m in manifests.iter().filter(|m| &m.origin.scope == scope) {
-        let (plural, is_namespaced) = resource(m, &crds);
-        if is_namespaced {
-            add(&mut namespaced, m.group(), &plural, APPLY);
-            if m.kind() == "Role" {
-                add(&mut namespaced, m.group(), &plural, ESCALATE);
-            }
-        } else {
-            add(&mut cluster, m.group(), &plural, READ);
-        }
-    }
-    for (group, resource, verbs, cluster_wide, _) in EXTRA {
-        let rules = if *cluster_wide {
-            &mut cluster
-        } else {
-            &mut namespaced
+    for g in grants(manifests, Some(scope)) {
+        let rules = match g.namespace {
+            Some(_) => &mut namespaced,
+            None => &mut cluster,
         };
-        add(rules, group, resource, verbs);
+        add(rules, &g.group, &g.resource, g.verbs);
     }
     let name = format!("cnvrgctl-{}", scope.instance());
     vec![

@@ -18,6 +18,7 @@ mod platforms;
 mod port_forward;
 mod preflight;
 mod preflight_capacity;
+mod preflight_rights;
 mod present;
 mod progress;
 mod render;

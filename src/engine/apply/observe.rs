@@ -525,7 +525,10 @@ async fn decide(
         return Ok(target(diff::compare(scope, None, &after)));
     };
     let resource_ref = resource.as_ref().expect("a live object has a served kind");
-    if !prepare::owned(live_object, &set) && m.kind() != "Namespace" && !options.force_conflicts {
+    if !prepare::owned(live_object, &set)
+        && !prepare::taken_without_force(m.kind())
+        && !options.force_conflicts
+    {
         let managers = prepare::other_managers(live_object);
         return Err(format!(
             "{} exists and is not managed by cnvrgctl{}; delete it, disable the component, or pass --force-conflicts to take it over",

@@ -167,6 +167,13 @@ pub fn owned(live: &Value, set: &ApplySet) -> bool {
             })
 }
 
+/// Whether apply takes a live object of `kind` that cnvrgctl does not own
+/// without `--force-conflicts`: only Namespaces (made for us by an admin, as
+/// often as not); any other such object is refused.
+pub fn taken_without_force(kind: &str) -> bool {
+    kind == "Namespace"
+}
+
 /// The field managers of a live object other than cnvrgctl, for messages.
 pub fn other_managers(live: &Value) -> Vec<String> {
     let mut managers: Vec<String> = live["metadata"]["managedFields"]
@@ -268,5 +275,7 @@ mod tests {
         live["metadata"]["managedFields"] = json!([{"manager": "helm"}, {"manager": "cnvrgctl"}]);
         assert!(owned(&live, &set()));
         assert_eq!(other_managers(&live), ["helm"]);
+        assert!(taken_without_force("Namespace"));
+        assert!(!taken_without_force("CustomResourceDefinition"));
     }
 }

@@ -2,11 +2,13 @@
 //! retries and a request counter), discovery, and the handful of object
 //! operations the engine needs — get, list, server-side apply (real or dry
 //! run), delete, watch, pod logs (current or previous), the server's version,
-//! port-forward to a pod (`portforward.rs`).
+//! port-forward to a pod (`portforward.rs`), and what the current user may do
+//! (`access.rs`).
 //! Objects are plain JSON values; errors name the object and carry the API's
 //! reason. No rules live here: what to apply and when something is ready are
 //! decided elsewhere.
 
+mod access;
 mod counter;
 mod discovery;
 mod error;

@@ -2,7 +2,8 @@
 //! 5xx statuses an API server gives while it or etcd is briefly unwell, and a
 //! connection that failed, with exponential backoff and a bounded number of
 //! attempts (about 23 s of waiting in all). Every request cnvrgctl
-//! sends is idempotent (reads, server-side apply, deletes), so retrying is safe.
+//! sends is idempotent (reads, server-side apply, deletes, access reviews), so
+//! retrying is safe.
 //! Each attempt's result is also reported to the cluster's [`Health`].
 
 use std::sync::Arc;

@@ -14,7 +14,10 @@
 pub mod capacity;
 mod context;
 mod groups;
+mod owners;
+mod permissions;
 mod platform;
+pub mod pod_security;
 mod storage;
 mod version;
 
@@ -138,6 +141,9 @@ const CHECKS: &[Check] = &[
     |cx| Box::pin(groups::check(cx)),
     |cx| Box::pin(storage::check(cx)),
     |cx| Box::pin(capacity::check(cx)),
+    |cx| Box::pin(owners::check(cx)),
+    |cx| Box::pin(permissions::check(cx)),
+    |cx| Box::pin(pod_security::check(cx)),
     |cx| Box::pin(platform::check(cx)),
 ];
 

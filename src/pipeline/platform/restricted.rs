@@ -10,8 +10,9 @@
 
 use serde_json::Value;
 
-/// The volume types restricted-v2 allows.
-const VOLUMES: &[&str] = &[
+/// The volume types restricted-v2 allows (the same as Pod Security's
+/// `restricted` level).
+pub const VOLUMES: &[&str] = &[
     "configMap",
     "csi",
     "downwardAPI",

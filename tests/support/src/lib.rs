@@ -6,7 +6,8 @@
 //! workloads, Jobs, PVCs, CRDs and Namespaces become ready (or fail) as on a
 //! cluster. Product code reaches it through the kubeconfig it writes, like any
 //! cluster; tests steer it through this handle: state, request and write
-//! logs, per-object behaviours and injected faults.
+//! logs, per-object behaviours, injected faults and what the user may do
+//! (access reviews).
 
 // Nested `if let`s read better here than let-chains; the apply and controller
 // entry points take the many values a request carries.
@@ -17,6 +18,7 @@
     clippy::type_complexity
 )]
 
+mod access;
 mod apply;
 mod controller;
 mod defaults;
@@ -83,6 +85,8 @@ pub enum Verb {
     Log,
     /// A WebSocket upgrade of `pods/{name}/portforward`.
     PortForward,
+    /// A SelfSubjectAccessReview: a POST the server answers and never stores.
+    Review,
     Other,
 }
 

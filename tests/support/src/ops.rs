@@ -73,6 +73,8 @@ pub struct State {
     pub recreated: Vec<Target>,
     /// Controller bookkeeping: when a (uid, generation) was first observed.
     pub observed: HashMap<(String, i64), Instant>,
+    /// What access reviews deny.
+    pub denials: crate::access::Denials,
     ip_seq: u32,
 }
 
@@ -151,6 +153,7 @@ impl State {
             stuck_namespaces: HashSet::new(),
             recreated: vec![],
             observed: HashMap::new(),
+            denials: Default::default(),
             ip_seq: 10,
         }
     }

@@ -55,8 +55,9 @@ impl Restart {
         down: Duration,
     ) -> Restart {
         let (tx, rx) = std::sync::mpsc::channel();
+        // Shutting down from the moment this returns, not once the thread runs.
+        phase.send_replace(Phase::ShuttingDown);
         let thread = std::thread::spawn(move || {
-            phase.send_replace(Phase::ShuttingDown);
             std::thread::sleep(shutting_down);
             phase.send_replace(Phase::Down);
             let _ = tx.send(());

@@ -311,6 +311,15 @@ const BUILTINS: &[Row] = &[
         false,
         &[],
     ),
+    (
+        crate::access::GROUP,
+        "v1",
+        "SelfSubjectAccessReview",
+        crate::access::PLURAL,
+        false,
+        false,
+        &[],
+    ),
 ];
 
 /// Built-in plus CRD-registered resources.
@@ -516,7 +525,11 @@ impl Registry {
                 "singularName": d.singular,
                 "namespaced": d.namespaced,
                 "kind": d.kind,
-                "verbs": if d.kind == "Namespace" { json!(["create", "delete", "get", "list", "patch", "update", "watch"]) } else { json!(VERBS) },
+                "verbs": match d.kind.as_str() {
+                    "Namespace" => json!(["create", "delete", "get", "list", "patch", "update", "watch"]),
+                    "SelfSubjectAccessReview" => json!(crate::access::VERBS),
+                    _ => json!(VERBS),
+                },
             });
             if !d.short_names.is_empty() {
                 r["shortNames"] = json!(d.short_names);

@@ -248,6 +248,7 @@ fn verb_of(method: &Method, route: &Route, params: &Params, content_type: &str) 
                 }
                 ("GET", true, _) => Verb::Get,
                 ("GET", false, _) => Verb::List,
+                ("POST", false, _) if route_is_review(route) => Verb::Review,
                 ("POST", false, _) => Verb::Create,
                 ("PUT", true, Some("status")) => Verb::UpdateStatus,
                 ("PUT", true, _) => Verb::Update,
@@ -262,6 +263,10 @@ fn verb_of(method: &Method, route: &Route, params: &Params, content_type: &str) 
         }
         _ => Verb::Other,
     }
+}
+
+fn route_is_review(route: &Route) -> bool {
+    matches!(route, Route::Resource { group, plural, .. } if group == crate::access::GROUP && plural == crate::access::PLURAL)
 }
 
 fn route_is_pod(route: &Route) -> bool {
@@ -435,6 +440,15 @@ async fn dispatch(
             };
             if !def.namespaced && namespace.is_some() {
                 return error_response(&ApiError::no_route());
+            }
+            if def.group == crate::access::GROUP && def.plural == crate::access::PLURAL {
+                if name.is_some() {
+                    return error_response(&ApiError::method_not_allowed());
+                }
+                let review = parse_body(body).and_then(|b| {
+                    crate::access::review(&shared.lock().denials, method.as_str(), &b)
+                });
+                return respond(review, 201);
             }
             let sub = match sub.as_deref() {
                 None => Sub::Main,
