@@ -3,7 +3,9 @@
 //! monitoring), first install and no-change re-run, and apply at concurrency
 //! 1 vs 8 with 5 ms of latency on every write. Before timing, it prints the API
 //! requests per object of each phase. Beside them, preflight's capacity
-//! judgement (pure) for 100 tenants on 3 nodes with a pod per workload running.
+//! judgement (pure) for 100 tenants on 3 nodes with a pod per workload running,
+//! and the whole preflight (requests and time) for 1 and 100 tenants against
+//! a fresh and an installed test server.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +37,7 @@ fn cluster_with(tenants: usize) -> String {
 }
 
 struct Input {
+    spec: cnvrgctl::pipeline::spec::Spec,
     manifests: Vec<Manifest>,
     plan: Plan,
     scopes: Vec<Scope>,
@@ -55,6 +58,7 @@ fn input(tenants: usize) -> Input {
         .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
         .collect();
     Input {
+        spec,
         manifests,
         plan,
         scopes,
@@ -240,5 +244,57 @@ fn capacity(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, capacity, bench);
+/// The whole preflight against the test server; the requests it took.
+async fn preflight(server: &TestServer, input: &Input) -> u64 {
+    let cluster = Cluster::connect(Some(server.kubeconfig()), None)
+        .await
+        .expect("connects");
+    let report = cnvrgctl::engine::preflight::run(&cluster, &input.spec, &input.manifests)
+        .await
+        .expect("preflight runs");
+    assert!(!report.failed(), "{report:#?}");
+    cluster.requests().total()
+}
+
+fn preflight_runs(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("preflight");
+    group.sample_size(10);
+    // Nodes big enough for 100 tenants: the capacity check must pass.
+    let roomy = || {
+        let s = server();
+        for i in 1..=2 {
+            s.set_node(
+                testserver::Node::new(&format!("node-{i}"))
+                    .allocatable("cpu", "128")
+                    .allocatable("memory", "512Gi")
+                    .allocatable("pods", "2000"),
+            );
+        }
+        s
+    };
+    for n in [1usize, 100] {
+        let input = input(n);
+        let fresh = roomy();
+        let installed = roomy();
+        rt.block_on(apply(&installed, &input, 8));
+        for (state, server) in [("fresh", &fresh), ("installed", &installed)] {
+            let requests = rt.block_on(preflight(server, &input));
+            eprintln!(
+                "preflight, {n} tenants ({} objects), {state} cluster: {requests} requests",
+                input.manifests.len()
+            );
+            group.bench_function(BenchmarkId::new(format!("run_{state}"), n), |b| {
+                b.iter(|| rt.block_on(preflight(server, &input)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, capacity, preflight_runs, bench);
 criterion_main!(benches);
