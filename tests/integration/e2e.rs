@@ -223,3 +223,63 @@ spec:
     );
     assert!(stderr.contains("cnvrgctl-e2e-ws-agent-default"), "{stderr}");
 }
+
+#[test]
+fn e2e_preflight_reads_a_real_cluster_and_writes_nothing() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    for name in EXAMPLES {
+        let (_, manifests) = render_example(name);
+        let namespaces: Vec<&str> = manifests
+            .iter()
+            .filter(|m| m.kind() == "Namespace")
+            .map(|m| m.name())
+            .collect();
+        let existed: Vec<bool> = namespaces
+            .iter()
+            .map(|ns| kubectl(&kubeconfig, &["get", "namespace", ns]))
+            .collect();
+        let out = Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
+            .env_remove("KUBECONFIG")
+            .env("CNVRG_REGISTRY_PASSWORD", "e2e-not-used")
+            .args(["preflight", "-o", "json", "--kubeconfig", &kubeconfig, "-f"])
+            .arg(crate::common::example(name))
+            .output()
+            .unwrap();
+        // 0 (nothing fails) or 6 (a check fails on this cluster): either way
+        // one report, every row with a level, every warn and fail a fix.
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 6)),
+            "{name}: {code:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON report");
+        let rows = report["checks"].as_array().expect("checks");
+        assert!(rows.iter().any(|r| r["check"] == "version"), "{report}");
+        for row in rows {
+            assert!(
+                ["pass", "warn", "fail"].contains(&row["level"].as_str().unwrap()),
+                "{row}"
+            );
+            if row["level"] != "pass" {
+                assert!(row["fix"].is_string(), "{name}: {row}");
+            }
+        }
+        assert_eq!(
+            code == Some(6),
+            rows.iter().any(|r| r["level"] == "fail"),
+            "{name}"
+        );
+        // Nothing of the example was created.
+        for (ns, existed) in namespaces.iter().zip(existed) {
+            assert_eq!(
+                kubectl(&kubeconfig, &["get", "namespace", ns]),
+                existed,
+                "{name}: {ns}"
+            );
+        }
+    }
+}
