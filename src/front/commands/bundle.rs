@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::cluster::{connect, requests, runtime, scopes};
+use super::session::{connect, requests, runtime, scopes};
 use super::{parse_scope, prepare, status};
 use crate::engine::apply::scope_namespace;
 use crate::engine::bundle::{self, File, Part, archive, shape};

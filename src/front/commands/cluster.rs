@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use super::{parse_scope, prepare_with};
+use super::prepare_with;
+use super::session::{connect, requests, runtime, scopes};
 use crate::engine::apply::{self, Options, Problem};
 use crate::engine::diff::{self, Op};
 use crate::engine::kube::Cluster;
@@ -14,35 +15,6 @@ use crate::front::error::Error;
 use crate::front::ui::Printer;
 use crate::pipeline::manifest::Scope;
 use crate::pipeline::spec::Spec;
-
-/// The scopes a command acts on: the one asked for, or infra and every tenant.
-pub(super) fn scopes(spec: &Spec, wanted: Option<&str>) -> Result<Vec<Scope>, Error> {
-    match wanted {
-        Some(text) => Ok(vec![parse_scope(text, spec)?]),
-        None => Ok(std::iter::once(Scope::Infra)
-            .chain(spec.tenants.iter().map(|t| Scope::Tenant(t.name.clone())))
-            .collect()),
-    }
-}
-
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Stdout)
-}
-
-pub(super) async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
-    let cluster = Cluster::connect(global.kubeconfig.as_deref(), global.context.as_deref()).await?;
-    Ok(Arc::new(cluster))
-}
-
-pub(super) fn requests(printer: &Printer, global: &Global, cluster: &Cluster) {
-    if global.verbose > 0 {
-        printer.info(&format!("{} to {}", cluster.requests(), cluster.server()));
-    }
-}
 
 /// `cnvrgctl diff`: exit 0 when nothing would change, 1 when something would.
 pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Error> {

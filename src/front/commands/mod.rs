@@ -1,14 +1,17 @@
 //! What each command does, from parsed arguments to printed output: load the
 //! spec, render, validate, print. The stages themselves live in their modules;
 //! this file only strings them together. Commands that talk to a cluster are
-//! in `cluster.rs`.
+//! in `cluster.rs` and beside it, all starting from `session.rs` (scopes,
+//! runtime, connection); `table.rs` aligns the tables they print.
 
 mod bundle;
 mod cluster;
 mod port_forward;
 mod preflight;
 mod remove;
+mod session;
 mod status;
+mod table;
 mod tenant;
 
 use crate::front::cli::{Cli, Command, Global, OutputFormat, RenderArgs, SpecArgs};

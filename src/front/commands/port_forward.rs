@@ -13,8 +13,8 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 
-use super::cluster::{connect, requests, runtime};
 use super::prepare;
+use super::session::{connect, requests, runtime};
 use crate::engine::forward::{self, ServicePort, TargetPort};
 use crate::engine::kube::{Cluster, ForwardError, Resource};
 use crate::front::cli::{Global, PortForwardArgs};

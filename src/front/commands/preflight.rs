@@ -4,9 +4,9 @@
 //! checks are `engine::preflight`'s; this file prints them: a table and the
 //! fixes for `preflight`, only what is not a pass for a run.
 
-use super::cluster::{connect, requests, runtime, scopes};
 use super::prepare;
-use super::status::columns;
+use super::session::{connect, requests, runtime, scopes};
+use super::table::columns;
 use crate::engine::kube::Cluster;
 use crate::engine::preflight::{self, Level, Report};
 use crate::front::cli::{Global, OutputFormat, PreflightArgs};

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::cluster::{connect, requests, runtime};
 use super::prepare;
+use super::session::{connect, requests, runtime};
 use crate::engine::apply::{self, Removal, RemoveOptions};
 use crate::engine::inventory::ApplySet;
 use crate::engine::kube::Cluster;

@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::cluster::{connect, requests, runtime, scopes};
 use super::prepare;
+use super::session::{connect, requests, runtime, scopes};
+use super::table::columns;
 use crate::engine::apply::scope_namespace;
 use crate::engine::inventory::ApplySet;
 use crate::engine::kube::Cluster;
@@ -262,32 +263,6 @@ fn age(created: &str, now: k8s_openapi::jiff::Timestamp) -> String {
     }
 }
 
-/// Rows as aligned columns (two spaces apart; the last column unpadded).
-pub(super) fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
-    let mut widths: [usize; N] = header.map(str::len);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == N {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        text.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,17 +274,5 @@ mod tests {
         assert_eq!(age("2026-11-25T11:00:00Z", now), "1h");
         assert_eq!(age("2026-11-20T12:00:00Z", now), "5d");
         assert_eq!(age("garbage", now), "-");
-    }
-
-    #[test]
-    fn columns_align() {
-        let rows = [
-            ["a".to_string(), "long-value".to_string()],
-            ["bbb".to_string(), "x".to_string()],
-        ];
-        assert_eq!(
-            columns(["K", "V"], &rows),
-            "K    V\na    long-value\nbbb  x\n"
-        );
     }
 }

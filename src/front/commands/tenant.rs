@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
-use super::cluster::{connect, converge, runtime};
+use super::cluster::converge;
 use super::prepare_spec;
+use super::session::{connect, runtime};
 use crate::engine::kube::Cluster;
 use crate::front::cli::{Global, TenantAddArgs, TenantKind};
 use crate::front::error::Error;
