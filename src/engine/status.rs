@@ -50,9 +50,14 @@ impl LiveScope {
 }
 
 /// The live members of a scope (one list per member kind and namespace) and
-/// the Pods, ReplicaSets and Events of its namespaces; empty when the scope
-/// was never installed.
-pub async fn read_scope(cluster: &Cluster, set: &ApplySet) -> Result<LiveScope, ClusterError> {
+/// the Pods and ReplicaSets of its namespaces, and their Events when
+/// `events` (a full diagnosis needs them; a status row does not); empty when
+/// the scope was never installed.
+pub async fn read_scope(
+    cluster: &Cluster,
+    set: &ApplySet,
+    events: bool,
+) -> Result<LiveScope, ClusterError> {
     let Some(config_maps) = cluster.resource("v1", inventory::PARENT_KIND).await? else {
         return Ok(LiveScope::default());
     };
@@ -91,7 +96,10 @@ pub async fn read_scope(cluster: &Cluster, set: &ApplySet) -> Result<LiveScope, 
         members,
         pods: in_namespaces("v1", "Pod").await?,
         replica_sets: in_namespaces("apps/v1", "ReplicaSet").await?,
-        events: in_namespaces("v1", "Event").await?,
+        events: match events {
+            true => in_namespaces("v1", "Event").await?,
+            false => Vec::new(),
+        },
     })
 }
 

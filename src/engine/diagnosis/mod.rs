@@ -43,7 +43,14 @@ pub struct Diagnosis {
 /// The focus and the pod troubles of a workload, worst first: what the live
 /// wait folds into its progress line (no events needed).
 pub fn troubles(object: &Value, related: &Related, now: Option<Timestamp>) -> Diagnosis {
-    let speaking = pods::speaking(object, related);
+    troubles_of(pods::speaking(object, related), now).0
+}
+
+/// The troubles of the pods that speak, worst first, and those pods.
+fn troubles_of<'a>(
+    speaking: pods::Speaking<'a>,
+    now: Option<Timestamp>,
+) -> (Diagnosis, pods::Speaking<'a>) {
     let mut troubles: Vec<PodTrouble> = speaking
         .pods
         .iter()
@@ -55,19 +62,19 @@ pub fn troubles(object: &Value, related: &Related, now: Option<Timestamp>) -> Di
             .then(a.pod.len().cmp(&b.pod.len()))
             .then(a.pod.cmp(&b.pod))
     });
-    Diagnosis {
-        focus: speaking.focus,
+    let diagnosis = Diagnosis {
+        focus: speaking.focus.clone(),
         pods: troubles,
         events: Vec::new(),
-    }
+    };
+    (diagnosis, speaking)
 }
 
 /// The whole diagnosis of an object not ready: its pods' troubles, then the
 /// events that are still true about it, its new ReplicaSet, those pods and
 /// the claims they mount.
 pub fn diagnose(object: &Value, related: &Related, now: Option<Timestamp>) -> Diagnosis {
-    let mut diagnosis = troubles(object, related, now);
-    let speaking = pods::speaking(object, related);
+    let (mut diagnosis, speaking) = troubles_of(pods::speaking(object, related), now);
     let troubled: Vec<&Value> = speaking
         .pods
         .iter()

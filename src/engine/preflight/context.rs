@@ -34,6 +34,7 @@ pub struct Context<'a> {
     /// The rendered objects of the scopes checked.
     pub manifests: &'a [Manifest],
     lists: Mutex<HashMap<Key, Arc<OnceCell<Listed>>>>,
+    version: OnceCell<Result<Value, String>>,
 }
 
 impl<'a> Context<'a> {
@@ -43,7 +44,17 @@ impl<'a> Context<'a> {
             spec,
             manifests,
             lists: Mutex::default(),
+            version: OnceCell::new(),
         }
+    }
+
+    /// The API server's `/version` answer, asked once per run (the version
+    /// and platform checks both read it), or the API's reason.
+    pub async fn version(&self) -> Result<Value, String> {
+        self.version
+            .get_or_init(|| async { self.cluster.version().await.map_err(|e| reason(&e)) })
+            .await
+            .clone()
     }
 
     /// One request that proves the API server answers (the discovery of

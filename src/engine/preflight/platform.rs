@@ -30,7 +30,6 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
         Ok(Some(_))
     );
     let version = cx
-        .cluster
         .version()
         .await
         .ok()

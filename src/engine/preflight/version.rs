@@ -10,13 +10,13 @@ const CHECK: &str = "version";
 pub const SUPPORTED: (u32, u32) = (28, 34);
 
 pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
-    match cx.cluster.version().await {
+    match cx.version().await {
         Ok(info) => vec![judge(
             info["major"].as_str().unwrap_or_default(),
             info["minor"].as_str().unwrap_or_default(),
             info["gitVersion"].as_str().unwrap_or_default(),
         )],
-        Err(e) => vec![Row::refused(CHECK, "/version", &super::context::reason(&e))],
+        Err(reason) => vec![Row::refused(CHECK, "/version", &reason)],
     }
 }
 

@@ -41,7 +41,7 @@ pub fn support_bundle(
             .filter_map(|s| Some(ApplySet::new(s, &scope_namespace(&manifests, s)?)))
             .collect();
         let collected = bundle::collect(&cluster, &sets, args.since, now).await?;
-        let rows = status::read_all(&cluster, &manifests, &scopes).await;
+        let rows = status::read_all(&cluster, &manifests, &scopes, true).await;
         requests(printer, global, &cluster);
         Ok::<_, Error>((collected, rows))
     })?;

@@ -24,15 +24,17 @@ async fn read(
     manifests: &[Manifest],
     scopes: &[Scope],
 ) -> Result<Vec<ComponentStatus>, Error> {
-    Ok(read_all(cluster, manifests, scopes).await?.0)
+    Ok(read_all(cluster, manifests, scopes, false).await?.0)
 }
 
-/// Reads every component of `scopes`, and every live object that is not
-/// ready with its diagnosis (for `support-bundle`).
+/// Reads every component of `scopes`; with `diagnose` (for
+/// `support-bundle`), also every live object that is not ready with its
+/// diagnosis, for which the namespaces' Events are read too.
 pub(super) async fn read_all(
     cluster: &Cluster,
     manifests: &[Manifest],
     scopes: &[Scope],
+    diagnose: bool,
 ) -> Result<(Vec<ComponentStatus>, Vec<status::NotReady>), Error> {
     let classes = match cluster
         .resource("storage.k8s.io/v1", "StorageClass")
@@ -49,13 +51,15 @@ pub(super) async fn read_all(
         let Some(ns) = scope_namespace(manifests, scope) else {
             continue;
         };
-        let live = status::read_scope(cluster, &ApplySet::new(scope, &ns)).await?;
+        let live = status::read_scope(cluster, &ApplySet::new(scope, &ns), diagnose).await?;
         let desired: Vec<&Manifest> = manifests
             .iter()
             .filter(|m| &m.origin.scope == scope)
             .collect();
         out.extend(status::components(scope, &desired, &live, &facts, now));
-        not_ready.extend(status::not_ready(&live, &facts, now));
+        if diagnose {
+            not_ready.extend(status::not_ready(&live, &facts, now));
+        }
     }
     Ok((out, not_ready))
 }
