@@ -5,7 +5,8 @@
 //! cloud's annotations.
 
 use cnvrgctl::pipeline::manifest::Manifest;
-use cnvrgctl::pipeline::platform::{HOST_AGENTS, pod_spec, restricted};
+use cnvrgctl::pipeline::platform::restricted::{Scc, violations_under};
+use cnvrgctl::pipeline::platform::{BOUND_TO_SCC, bound as bound_to, pod_spec, restricted};
 use cnvrgctl::pipeline::render::{SecretInputs, Templates};
 use cnvrgctl::pipeline::spec::Spec;
 use serde_json::Value;
@@ -92,7 +93,7 @@ fn bound(ms: &[Manifest], namespace: &str, account: &str, scc: &str) -> bool {
 }
 
 #[test]
-fn on_openshift_every_pod_is_restricted_v2_or_a_host_agent_bound_to_its_scc() {
+fn on_openshift_every_pod_is_restricted_v2_or_bound_to_the_scc_that_admits_it() {
     let everything = workspace_cluster(
         "  platform: openshift\n  infra:\n    monitoring: {enabled: true, nodeExporter: {enabled: true}}\n    logging: {enabled: true}\n    storage:\n      hostpath: {enabled: true}\n      nfs: {enabled: true, server: nfs.example, path: /export}\n",
     );
@@ -112,10 +113,7 @@ fn on_openshift_every_pod_is_restricted_v2_or_a_host_agent_bound_to_its_scc() {
                 continue;
             };
             let violations = restricted::violations(pod);
-            match HOST_AGENTS
-                .iter()
-                .find(|a| a.component == m.origin.component)
-            {
+            match bound_to(&m.origin.component) {
                 Some(agent) => {
                     let account = pod["serviceAccountName"].as_str().unwrap_or("default");
                     assert!(
@@ -124,13 +122,17 @@ fn on_openshift_every_pod_is_restricted_v2_or_a_host_agent_bound_to_its_scc() {
                         m.id(),
                         agent.scc
                     );
+                    if agent.scc == "nonroot-v2" {
+                        let violations = violations_under(pod, Scc::NonrootV2);
+                        assert!(violations.is_empty(), "{what}: {}: {violations:#?}", m.id());
+                    }
                     agents_seen.insert(agent.component);
                 }
                 None => assert!(violations.is_empty(), "{what}: {}: {violations:#?}", m.id()),
             }
         }
     }
-    assert_eq!(agents_seen.len(), HOST_AGENTS.len(), "{agents_seen:?}");
+    assert_eq!(agents_seen.len(), BOUND_TO_SCC.len(), "{agents_seen:?}");
 }
 
 #[test]
@@ -216,4 +218,120 @@ fn platform_mistakes_are_spec_errors_or_warnings() {
         "{:?}",
         spec.warnings
     );
+}
+
+/// One line per JSON value, keys sorted (serde_json's map is ordered), or
+/// `-` when absent.
+fn compact(value: &Value) -> String {
+    if value.is_null() {
+        "-".into()
+    } else {
+        value.to_string()
+    }
+}
+
+/// What a platform changes, as a reviewer reads it: for every pod-bearing
+/// object its pod-level and container-level security settings, host access,
+/// service account and volume kinds; the RoleBindings to OpenShift SCCs; and
+/// every ingress object (Services that leave the cluster, Routes, Gateways).
+fn platform_view(ms: &[Manifest]) -> String {
+    let mut out = String::new();
+    for m in ms {
+        let Some(pod) = pod_spec(&m.object) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "{}/{} ({})\n  pod: {} sa={} host={}\n",
+            m.kind(),
+            m.name(),
+            m.namespace().unwrap_or("-"),
+            compact(&pod["securityContext"]),
+            pod["serviceAccountName"].as_str().unwrap_or("-"),
+            ["hostNetwork", "hostPID", "hostIPC"]
+                .iter()
+                .filter(|k| pod[**k] == true)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        let volumes: Vec<String> = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_object())
+            .filter_map(|v| v.keys().find(|k| *k != "name").cloned())
+            .collect();
+        out.push_str(&format!("  volumes: {}\n", volumes.join(",")));
+        for list in ["initContainers", "containers"] {
+            for c in pod[list].as_array().into_iter().flatten() {
+                let host_ports: Vec<String> = c["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["hostPort"].as_u64())
+                    .map(|p| p.to_string())
+                    .collect();
+                out.push_str(&format!(
+                    "  {list}/{}: {}{}\n",
+                    c["name"].as_str().unwrap_or("?"),
+                    compact(&c["securityContext"]),
+                    if host_ports.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" hostPorts={}", host_ports.join(","))
+                    }
+                ));
+            }
+        }
+    }
+    for m in ms {
+        let object = &m.object;
+        let line = match m.kind() {
+            "RoleBinding"
+                if object["roleRef"]["name"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("system:openshift:scc:")) =>
+            {
+                format!("binds {}", compact(&object["roleRef"]["name"]))
+            }
+            "Service"
+                if matches!(
+                    object["spec"]["type"].as_str(),
+                    Some("LoadBalancer" | "NodePort")
+                ) =>
+            {
+                format!(
+                    "type {} annotations {}",
+                    compact(&object["spec"]["type"]),
+                    compact(&object["metadata"]["annotations"])
+                )
+            }
+            "Route" | "Gateway" | "Ingress" => {
+                format!("{}", compact(&object["spec"]))
+            }
+            _ => continue,
+        };
+        out.push_str(&format!(
+            "{}/{} ({}): {line}\n",
+            m.kind(),
+            m.name(),
+            m.namespace().unwrap_or("-")
+        ));
+    }
+    out
+}
+
+/// The reviewed goldens: the multi-tenant example's security contexts and
+/// ingress objects on every platform (on the clouds with an internal load
+/// balancer, so that their annotations show).
+#[test]
+fn golden_security_and_ingress_per_platform() {
+    for platform in PLATFORMS {
+        let mut spec = example_on("multi-tenant", platform);
+        if matches!(*platform, "eks" | "aks" | "gke") {
+            spec.cluster.ingress.load_balancer.internal = true;
+        }
+        let ms = render(&spec, platform);
+        insta::assert_snapshot!(format!("platform_{platform}"), platform_view(&ms));
+    }
 }

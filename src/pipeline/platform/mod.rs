@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::pipeline::manifest::Manifest;
 use crate::pipeline::spec::{Platform, Spec};
 
-pub use openshift::HOST_AGENTS;
+pub use openshift::{BOUND_TO_SCC, Bound, bound};
 
 /// One platform rule.
 pub struct Rule {
@@ -52,8 +52,8 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         platforms: &[Platform::Openshift],
-        what: "the host agents (node-exporter, Fluent Bit, the hostpath and NFS provisioners) bound to the narrowest SCC that admits them, with the reason on the RoleBinding",
-        apply: openshift::bind_host_agents,
+        what: "the host agents (node-exporter, Fluent Bit, the hostpath and NFS provisioners) and the cnvrg app (its image needs uid 1000) bound to the narrowest SCC that admits them, with the reason on the RoleBinding",
+        apply: openshift::bind_to_sccs,
     },
     Rule {
         platforms: CLOUDS,

@@ -1,11 +1,13 @@
 //! OpenShift: pods admitted by SecurityContextConstraints. Every pod is made
 //! admissible by `restricted-v2`, the SCC every authenticated account may
-//! use, except the host agents, which need the host and are bound (a
-//! RoleBinding to OpenShift's `system:openshift:scc:NAME` ClusterRole) to the
-//! narrowest SCC that admits them ([`HOST_AGENTS`]). An agent under an SCC
-//! that assigns uids from the namespace's range (`hostaccess`) loses its
-//! fixed ids too; one under an `anyuid` SCC keeps them (it runs as root to
-//! read or write the node's disk).
+//! use, except the workloads of [`BOUND_TO_SCC`], each bound (a RoleBinding
+//! to OpenShift's `system:openshift:scc:NAME` ClusterRole) to the narrowest
+//! SCC that admits it: the host agents, which need the host, and the cnvrg
+//! app, whose image needs its own uid. A workload under an SCC that assigns
+//! uids from the namespace's range (`hostaccess`) loses its fixed ids too;
+//! one under an `anyuid` or `nonroot` SCC keeps them.
+
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
@@ -13,42 +15,92 @@ use super::{Platform, pod_spec_mut};
 use crate::pipeline::manifest::{self, Manifest, Origin};
 use crate::pipeline::spec::Spec;
 
-/// A workload that needs the host: its component, the narrowest SCC that
-/// admits it, whether that SCC lets it keep a fixed uid, and why.
-pub struct HostAgent {
+/// A workload that restricted-v2 does not admit: its component, the
+/// narrowest SCC that does, whether that SCC lets it keep fixed ids, whether
+/// it is otherwise as strict as restricted-v2 (the pod is then restricted
+/// like any other), and why.
+pub struct Bound {
     pub component: &'static str,
     pub scc: &'static str,
-    pub any_uid: bool,
+    pub keeps_ids: bool,
+    pub restricted: bool,
     pub why: &'static str,
 }
 
-/// The host agents and their SCCs.
-pub const HOST_AGENTS: &[HostAgent] = &[
-    HostAgent {
+const HOST_ACCESS: &str = "host network and PID namespace, read-only hostPath mounts of /proc, /sys and /; any uid of the namespace's range will do";
+const CNVRG_APP: &str = "the cnvrg app image runs as uid 1000, which owns its files and home, and is not known to run under an arbitrary uid (the cnvrg operator gave it an SCC of its own with RunAsAny); nonroot-v2 admits that fixed non-root uid and is otherwise as strict as restricted-v2";
+
+/// The workloads bound to an SCC of their own.
+pub const BOUND_TO_SCC: &[Bound] = &[
+    Bound {
         component: "node-exporter",
         scc: "hostaccess",
-        any_uid: false,
-        why: "host network and PID namespace, read-only hostPath mounts of /proc, /sys and /; any uid of the namespace's range will do",
+        keeps_ids: false,
+        restricted: false,
+        why: HOST_ACCESS,
     },
-    HostAgent {
+    Bound {
         component: "fluent-bit",
         scc: "hostmount-anyuid",
-        any_uid: true,
+        keeps_ids: true,
+        restricted: false,
         why: "reads the nodes' /var/log through hostPath as root; no host network",
     },
-    HostAgent {
+    Bound {
         component: "hostpath-provisioner",
         scc: "hostmount-anyuid",
-        any_uid: true,
+        keeps_ids: true,
+        restricted: false,
         why: "its helper pods (same account) create and delete volume directories on the node's disk through hostPath as root",
     },
-    HostAgent {
+    Bound {
         component: "nfs-provisioner",
         scc: "hostmount-anyuid",
-        any_uid: true,
+        keeps_ids: true,
+        restricted: false,
         why: "mounts the NFS export (an nfs volume, which restricted-v2 does not allow) as root",
     },
+    Bound {
+        component: "webapp",
+        scc: "nonroot-v2",
+        keeps_ids: true,
+        restricted: true,
+        why: CNVRG_APP,
+    },
+    Bound {
+        component: "sidekiq",
+        scc: "nonroot-v2",
+        keeps_ids: true,
+        restricted: true,
+        why: CNVRG_APP,
+    },
+    Bound {
+        component: "searchkiq",
+        scc: "nonroot-v2",
+        keeps_ids: true,
+        restricted: true,
+        why: CNVRG_APP,
+    },
+    Bound {
+        component: "systemkiq",
+        scc: "nonroot-v2",
+        keeps_ids: true,
+        restricted: true,
+        why: CNVRG_APP,
+    },
+    Bound {
+        component: "migrate",
+        scc: "nonroot-v2",
+        keeps_ids: true,
+        restricted: true,
+        why: CNVRG_APP,
+    },
 ];
+
+/// The entry of [`BOUND_TO_SCC`] for a component.
+pub fn bound(component: &str) -> Option<&'static Bound> {
+    BOUND_TO_SCC.iter().find(|b| b.component == component)
+}
 
 /// Id fields the namespace's range assigns under restricted-v2.
 const ASSIGNED_POD: &[&str] = &["runAsUser", "runAsGroup", "fsGroup", "seLinuxOptions"];
@@ -61,19 +113,15 @@ const ALLOWED_ADD: &str = "NET_BIND_SERVICE";
 #[allow(clippy::ptr_arg)]
 pub(super) fn restrict_pods(_: &Spec, manifests: &mut Vec<Manifest>) {
     for m in manifests.iter_mut() {
-        let agent = HOST_AGENTS
-            .iter()
-            .find(|a| a.component == m.origin.component);
+        let bound = bound(&m.origin.component);
         let Some(pod) = pod_spec_mut(&mut m.object) else {
             continue;
         };
-        match agent {
-            Some(agent) if agent.any_uid => {}
-            Some(_) => strip_ids(pod),
-            None => {
-                strip_ids(pod);
-                restrict(pod);
-            }
+        if !bound.is_some_and(|b| b.keeps_ids) {
+            strip_ids(pod);
+        }
+        if bound.is_none_or(|b| b.restricted) {
+            restrict(pod);
         }
     }
 }
@@ -144,13 +192,13 @@ fn object_at<'a>(value: &'a mut Value, key: &str) -> &'a mut Map<String, Value> 
     value[key].as_object_mut().expect("just made an object")
 }
 
-pub(super) fn bind_host_agents(_: &Spec, manifests: &mut Vec<Manifest>) {
+/// One RoleBinding per account and SCC (several workloads may share an
+/// account).
+pub(super) fn bind_to_sccs(_: &Spec, manifests: &mut Vec<Manifest>) {
     let mut bindings = Vec::new();
+    let mut seen = BTreeSet::new();
     for m in manifests.iter() {
-        let Some(agent) = HOST_AGENTS
-            .iter()
-            .find(|a| a.component == m.origin.component)
-        else {
+        let Some(agent) = bound(&m.origin.component) else {
             continue;
         };
         let Some(pod) = super::pod_spec(&m.object) else {
@@ -158,6 +206,9 @@ pub(super) fn bind_host_agents(_: &Spec, manifests: &mut Vec<Manifest>) {
         };
         let namespace = m.namespace().unwrap_or_default().to_owned();
         let account = pod["serviceAccountName"].as_str().unwrap_or("default");
+        if !seen.insert((namespace.clone(), account.to_owned(), agent.scc)) {
+            continue;
+        }
         let mut object = json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",

@@ -6,7 +6,10 @@
 //! `fsGroup: MustRunAs` (the namespace's range, unknown before the namespace
 //! exists: a fixed id is refused here); `seLinuxContext: MustRunAs` (no
 //! options of one's own); `seccompProfiles: [runtime/default]`; the volume
-//! types of `volumes`. Each rule is a row of [`RULES`].
+//! types of `volumes`. Each rule is a row of [`RULES`]. `nonroot-v2` is
+//! the same but for ids: `runAsUser: MustRunAsNonRoot` and `fsGroup:
+//! RunAsAny` let a pod keep a fixed uid as long as it is not root
+//! ([`Scc::NonrootV2`]).
 
 use serde_json::Value;
 
@@ -28,25 +31,47 @@ const VOLUME_FIELDS: &[&str] = &["name"];
 
 type Check = fn(&Value) -> Vec<String>;
 
-/// The rules: a name (the SCC field) and what breaks it.
-const RULES: &[(&str, Check)] = &[
-    ("allowHostNetwork/PID/IPC", host_namespaces),
-    ("allowHostPorts", host_ports),
-    ("volumes", volumes),
-    ("allowPrivilegedContainer", privileged),
-    ("allowPrivilegeEscalation", escalation),
-    ("requiredDropCapabilities/allowedCapabilities", capabilities),
-    ("runAsUser/fsGroup", fixed_ids),
-    ("seLinuxContext", selinux),
-    ("seccompProfiles", seccomp),
+/// The SCCs checked here: the default one, and the one that differs from it
+/// only by admitting a fixed non-root uid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scc {
+    RestrictedV2,
+    NonrootV2,
+}
+
+/// The rules: a name (the SCC field), what breaks it, and the SCCs that have
+/// the rule.
+const RULES: &[(&str, Check, &[Scc])] = &[
+    ("allowHostNetwork/PID/IPC", host_namespaces, BOTH),
+    ("allowHostPorts", host_ports, BOTH),
+    ("volumes", volumes, BOTH),
+    ("allowPrivilegedContainer", privileged, BOTH),
+    ("allowPrivilegeEscalation", escalation, BOTH),
+    (
+        "requiredDropCapabilities/allowedCapabilities",
+        capabilities,
+        BOTH,
+    ),
+    ("runAsUser/fsGroup", fixed_ids, &[Scc::RestrictedV2]),
+    ("runAsUser: MustRunAsNonRoot", root_ids, &[Scc::NonrootV2]),
+    ("seLinuxContext", selinux, BOTH),
+    ("seccompProfiles", seccomp, BOTH),
 ];
+
+const BOTH: &[Scc] = &[Scc::RestrictedV2, Scc::NonrootV2];
 
 /// What restricted-v2 would refuse in this pod spec, one sentence per
 /// violation, naming the container.
 pub fn violations(pod: &Value) -> Vec<String> {
+    violations_under(pod, Scc::RestrictedV2)
+}
+
+/// What `scc` would refuse in this pod spec.
+pub fn violations_under(pod: &Value, scc: Scc) -> Vec<String> {
     RULES
         .iter()
-        .flat_map(|(rule, check)| {
+        .filter(|(_, _, sccs)| sccs.contains(&scc))
+        .flat_map(|(rule, check, _)| {
             check(pod)
                 .into_iter()
                 .map(move |what| format!("{rule}: {what}"))
@@ -156,6 +181,32 @@ fn fixed_ids(pod: &Value) -> Vec<String> {
             .map(move |f| format!("container {} sets {f}", name(c)))
     });
     pod_level.chain(container_level).collect()
+}
+
+/// Root, or a pod that says it may run as root (nonroot-v2 requires a
+/// non-zero uid and sets `runAsNonRoot` itself only when nothing says
+/// otherwise).
+fn root_ids(pod: &Value) -> Vec<String> {
+    let pod_level = ROOT_FIELDS
+        .into_iter()
+        .filter(|f| is_root(&pod["securityContext"], f))
+        .map(|f| format!("pod sets {f} to root"));
+    let container_level = containers(pod).flat_map(|c| {
+        ROOT_FIELDS
+            .into_iter()
+            .filter(|f| is_root(&c["securityContext"], f))
+            .map(move |f| format!("container {} sets {f} to root", name(c)))
+    });
+    pod_level.chain(container_level).collect()
+}
+
+const ROOT_FIELDS: [&str; 2] = ["runAsUser", "runAsNonRoot"];
+
+fn is_root(context: &Value, field: &str) -> bool {
+    match field {
+        "runAsUser" => context[field] == 0,
+        _ => context[field] == false,
+    }
 }
 
 fn selinux(pod: &Value) -> Vec<String> {
@@ -271,5 +322,23 @@ mod tests {
             let got = violations(&pod);
             assert!(got.contains(&expected.to_string()), "{path}: {got:?}");
         }
+    }
+
+    #[test]
+    fn nonroot_v2_admits_a_fixed_non_root_uid_and_nothing_else_more() {
+        let mut pod = good();
+        pod["securityContext"]["runAsUser"] = json!(1000);
+        pod["securityContext"]["fsGroup"] = json!(1000);
+        assert_eq!(violations(&pod).len(), 2);
+        assert_eq!(violations_under(&pod, Scc::NonrootV2), Vec::<String>::new());
+        pod["containers"][0]["securityContext"]["runAsUser"] = json!(0);
+        pod["hostNetwork"] = json!(true);
+        assert_eq!(
+            violations_under(&pod, Scc::NonrootV2),
+            [
+                "allowHostNetwork/PID/IPC: hostNetwork: true",
+                "runAsUser: MustRunAsNonRoot: container app sets runAsUser to root"
+            ]
+        );
     }
 }
