@@ -142,6 +142,33 @@ fn crd_plurals(manifests: &[Manifest]) -> BTreeMap<(String, String), String> {
 /// Rules as `(group, verbs) → resources`, merged so each line reads simply.
 type Rules = BTreeMap<(String, Vec<&'static str>), BTreeSet<String>>;
 
+/// Rules on named objects: `(group, resource, verbs) → resourceNames`.
+type Named = BTreeMap<(String, String, Vec<&'static str>), BTreeSet<String>>;
+
+/// The grants as rules: the named ones apart, one rule per resource.
+fn rules_of<'a>(grants: impl Iterator<Item = &'a Grant>) -> (Rules, Named) {
+    let mut rules = Rules::new();
+    let mut named = Named::new();
+    for g in grants {
+        match &g.name {
+            Some(name) => {
+                named
+                    .entry((g.group.clone(), g.resource.clone(), g.verbs.to_vec()))
+                    .or_default()
+                    .insert(name.clone());
+            }
+            None => add(&mut rules, &g.group, &g.resource, g.verbs),
+        }
+    }
+    (rules, named)
+}
+
+fn named_json(named: &Named) -> impl Iterator<Item = Value> + '_ {
+    named.iter().map(|((group, resource, verbs), names)| {
+        json!({"apiGroups": [group], "resources": [resource], "verbs": verbs, "resourceNames": names})
+    })
+}
+
 fn add(rules: &mut Rules, group: &str, resource: &str, verbs: &[&'static str]) {
     rules
         .entry((group.to_string(), verbs.to_vec()))
@@ -189,6 +216,8 @@ pub struct Grant {
     /// `None`: cluster-wide (a cluster-scoped resource, or a read across
     /// namespaces).
     pub namespace: Option<String>,
+    /// Only this object (`resourceNames`), else every one.
+    pub name: Option<String>,
 }
 
 /// What a run over `manifests` does, resource by resource: each rendered kind
@@ -216,10 +245,14 @@ fn grants(manifests: &[Manifest], tenant: Option<&Scope>) -> Vec<Grant> {
             resource: plural.clone(),
             verbs,
             namespace: namespace.clone(),
+            name: None,
         };
         out.push(grant(verbs));
         if verbs == APPLY && matches!(m.kind(), "Role" | "ClusterRole") {
             out.push(grant(ESCALATE));
+        }
+        if verbs == APPLY {
+            out.extend(bind_foreign_role(m, manifests, namespace.clone()));
         }
         if m.kind() == "Namespace" {
             namespaces.insert(m.name().to_string());
@@ -237,9 +270,37 @@ fn grants(manifests: &[Manifest], tenant: Option<&Scope>) -> Vec<Grant> {
             resource: resource.to_string(),
             verbs,
             namespace,
+            name: None,
         }));
     }
     out
+}
+
+/// A binding to a ClusterRole the render does not make (OpenShift's
+/// `system:openshift:scc:*`): creating it needs `bind` on that role, by name
+/// (the API refuses a binding that grants what its creator does not hold).
+fn bind_foreign_role(
+    m: &Manifest,
+    manifests: &[Manifest],
+    namespace: Option<String>,
+) -> Option<Grant> {
+    let role = &m.object["roleRef"];
+    let rendered = |name: &str| {
+        manifests
+            .iter()
+            .any(|r| r.kind() == "ClusterRole" && r.name() == name)
+    };
+    let name = role["name"].as_str()?;
+    (matches!(m.kind(), "RoleBinding" | "ClusterRoleBinding")
+        && role["kind"] == "ClusterRole"
+        && !rendered(name))
+    .then(|| Grant {
+        group: "rbac.authorization.k8s.io".into(),
+        resource: "clusterroles".into(),
+        verbs: &["bind"],
+        namespace,
+        name: Some(name.to_string()),
+    })
 }
 
 /// What a run over `manifests` (the objects of the scopes it covers) needs:
@@ -254,12 +315,23 @@ pub fn needs(manifests: &[Manifest]) -> Vec<Grant> {
     }
 }
 
-/// `(group, resource, verb)` triples as RBAC rules, one per group and verb
-/// set, resources merged.
-pub fn rules(access: &[(String, String, &'static str)]) -> Vec<Value> {
+/// `(group, resource, verb, name)` as RBAC rules, one per group and verb
+/// set, resources merged; named ones (`resourceNames`) apart.
+pub fn rules(access: &[(String, String, &'static str, Option<String>)]) -> Vec<Value> {
     let mut verbs: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
-    for (group, resource, verb) in access {
-        verbs.entry((group, resource)).or_default().insert(verb);
+    let mut named = Named::new();
+    for (group, resource, verb, name) in access {
+        match name {
+            Some(name) => {
+                named
+                    .entry((group.clone(), resource.clone(), vec![*verb]))
+                    .or_default()
+                    .insert(name.clone());
+            }
+            None => {
+                verbs.entry((group, resource)).or_default().insert(verb);
+            }
+        }
     }
     let mut rules = Rules::new();
     for ((group, resource), verbs) in verbs {
@@ -267,14 +339,14 @@ pub fn rules(access: &[(String, String, &'static str)]) -> Vec<Value> {
         add(&mut rules, group, resource, &verbs);
     }
     rules_json(&rules)
+        .into_iter()
+        .chain(named_json(&named))
+        .collect()
 }
 
 /// The ClusterRole that runs every command on everything `manifests` holds.
 pub fn cluster_role(manifests: &[Manifest]) -> Value {
-    let mut rules = Rules::new();
-    for g in grants(manifests, None) {
-        add(&mut rules, &g.group, &g.resource, g.verbs);
-    }
+    let rules = rules_of(grants(manifests, None).iter());
     role_object("ClusterRole", "cnvrgctl", None, &rules)
 }
 
@@ -283,15 +355,9 @@ pub fn cluster_role(manifests: &[Manifest]) -> Value {
 /// Its Namespace and any cluster-scoped object must exist already (made by
 /// an admin's first apply): with these rights cnvrgctl only reads them.
 pub fn tenant_roles(manifests: &[Manifest], scope: &Scope, namespace: &str) -> Vec<Value> {
-    let mut namespaced = Rules::new();
-    let mut cluster = Rules::new();
-    for g in grants(manifests, Some(scope)) {
-        let rules = match g.namespace {
-            Some(_) => &mut namespaced,
-            None => &mut cluster,
-        };
-        add(rules, &g.group, &g.resource, g.verbs);
-    }
+    let grants = grants(manifests, Some(scope));
+    let namespaced = rules_of(grants.iter().filter(|g| g.namespace.is_some()));
+    let cluster = rules_of(grants.iter().filter(|g| g.namespace.is_none()));
     let name = format!("cnvrgctl-{}", scope.instance());
     vec![
         role_object("Role", &name, Some(namespace), &namespaced),
@@ -299,7 +365,12 @@ pub fn tenant_roles(manifests: &[Manifest], scope: &Scope, namespace: &str) -> V
     ]
 }
 
-fn role_object(kind: &str, name: &str, namespace: Option<&str>, rules: &Rules) -> Value {
+fn role_object(
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    (rules, named): &(Rules, Named),
+) -> Value {
     let mut metadata = json!({"name": name});
     if let Some(ns) = namespace {
         metadata["namespace"] = ns.into();
@@ -309,7 +380,7 @@ fn role_object(kind: &str, name: &str, namespace: Option<&str>, rules: &Rules) -
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": kind,
         "metadata": metadata,
-        "rules": rules_json(rules),
+        "rules": rules_json(rules).into_iter().chain(named_json(named)).collect::<Vec<_>>(),
     })
 }
 
@@ -399,6 +470,44 @@ mod tests {
             cluster_verbs,
             BTreeSet::from(["get", "list", "watch"]),
             "a tenant's user only reads cluster-wide"
+        );
+    }
+
+    #[test]
+    fn a_binding_to_a_cluster_role_not_rendered_needs_bind_on_that_role_by_name() {
+        let mut scc = manifest("rbac.authorization.k8s.io/v1", "RoleBinding", Some("ws"));
+        scc.object["roleRef"] =
+            json!({"kind": "ClusterRole", "name": "system:openshift:scc:nonroot-v2"});
+        let mut ours = manifest("rbac.authorization.k8s.io/v1", "RoleBinding", Some("ws"));
+        ours.object["roleRef"] = json!({"kind": "ClusterRole", "name": "x"});
+        let ms = [
+            scc,
+            ours,
+            manifest("rbac.authorization.k8s.io/v1", "ClusterRole", None),
+        ];
+        let roles = tenant_roles(&ms, &Scope::Tenant("ws".into()), "ws");
+        let bind: Vec<&Value> = roles[0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !r["resourceNames"].is_null())
+            .collect();
+        assert_eq!(
+            bind,
+            [&json!({
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "verbs": ["bind"],
+                "resourceNames": ["system:openshift:scc:nonroot-v2"],
+            })]
+        );
+        let whole = cluster_role(&ms);
+        assert!(
+            whole["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resourceNames"][0] == "system:openshift:scc:nonroot-v2")
         );
     }
 }

@@ -14,14 +14,15 @@ use super::{Cluster, ClusterError};
 impl Cluster {
     /// Whether the current user may `verb` the `resource` (a plural, or
     /// `plural/subresource`) of API `group` in `namespace` (`None`: in every
-    /// namespace, or a cluster-scoped resource), and the authorizer's reason
-    /// (often empty).
+    /// namespace, or a cluster-scoped resource), only the object `name` when
+    /// given, and the authorizer's reason (often empty).
     pub async fn can_i(
         &self,
         verb: &str,
         group: &str,
         resource: &str,
         namespace: Option<&str>,
+        name: Option<&str>,
     ) -> Result<(bool, String), ClusterError> {
         let (resource, subresource) = match resource.split_once('/') {
             Some((resource, sub)) => (resource, Some(sub.to_string())),
@@ -35,6 +36,7 @@ impl Cluster {
                     resource: Some(resource.to_string()),
                     subresource,
                     namespace: namespace.map(str::to_string),
+                    name: name.map(str::to_string),
                     ..ResourceAttributes::default()
                 }),
                 ..SelfSubjectAccessReviewSpec::default()

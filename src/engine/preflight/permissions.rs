@@ -33,6 +33,8 @@ struct Access {
     resource: String,
     verb: &'static str,
     namespace: Option<String>,
+    /// One object (`resourceNames`), else every one.
+    name: Option<String>,
 }
 
 impl Access {
@@ -78,6 +80,7 @@ fn everything() -> Access {
         resource: "*".into(),
         verb: "*",
         namespace: None,
+        name: None,
     }
 }
 
@@ -91,6 +94,7 @@ fn needed(grants: &[rbac::Grant]) -> BTreeSet<Access> {
                 resource: g.resource.clone(),
                 verb,
                 namespace: g.namespace.clone(),
+                name: g.name.clone(),
             })
         })
         .collect()
@@ -131,7 +135,13 @@ async fn review(cluster: &Cluster, questions: &[Access]) -> Result<BTreeSet<Acce
         let a = a.clone();
         async move {
             let answer = cluster
-                .can_i(a.verb, &a.group, &a.resource, a.namespace.as_deref())
+                .can_i(
+                    a.verb,
+                    &a.group,
+                    &a.resource,
+                    a.namespace.as_deref(),
+                    a.name.as_deref(),
+                )
                 .await;
             (a, answer)
         }
@@ -195,12 +205,14 @@ fn judge(reviews: usize, missing: &[Access]) -> Row {
 /// The missing access as `rules:` blocks, cluster-wide first, then one per
 /// namespace; verbs merged per resource, resources merged per verb set.
 fn missing_rules(missing: &[Access]) -> String {
-    let mut by_place: BTreeMap<Option<&str>, Vec<(String, String, &'static str)>> = BTreeMap::new();
+    type Rule = (String, String, &'static str, Option<String>);
+    let mut by_place: BTreeMap<Option<&str>, Vec<Rule>> = BTreeMap::new();
     for a in missing {
         by_place.entry(a.namespace.as_deref()).or_default().push((
             a.group.clone(),
             a.resource.clone(),
             a.verb,
+            a.name.clone(),
         ));
     }
     let mut text = String::new();
@@ -226,6 +238,7 @@ mod tests {
             resource: resource.into(),
             verb,
             namespace: ns.map(str::to_string),
+            name: None,
         }
     }
 
@@ -235,6 +248,7 @@ mod tests {
             resource: resource.into(),
             verbs,
             namespace: ns.map(str::to_string),
+            name: None,
         }
     }
 
