@@ -307,7 +307,7 @@ fn platform_view(ms: &[Manifest]) -> String {
                 )
             }
             "Route" | "Gateway" | "Ingress" => {
-                format!("{}", compact(&object["spec"]))
+                compact(&object["spec"])
             }
             _ => continue,
         };
