@@ -153,3 +153,44 @@ fn a_refused_read_is_a_warning_and_the_run_goes_on() {
         "{warned}"
     );
 }
+
+/// The network plugin decides whether the render's NetworkPolicies do
+/// anything: without a known enforcer preflight warns with the platform's
+/// fix; with one (Calico's DaemonSet, as its operator installs it) it passes
+/// and names it.
+#[test]
+fn network_policies_without_an_enforcer_are_a_warning_naming_the_fix() {
+    let env = Env::new(SMALL);
+    let warn = row(&rows(&env, 0), "network-policy", "warn").clone();
+    assert!(
+        warn["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no known NetworkPolicy enforcer runs here"),
+        "{warn}"
+    );
+    assert!(
+        warn["fix"].as_str().unwrap().contains("Calico, Cilium"),
+        "{warn}"
+    );
+    env.server.create(serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "calico-node", "namespace": "kube-system"},
+        "spec": {
+            "selector": {"matchLabels": {"k8s-app": "calico-node"}},
+            "template": {
+                "metadata": {"labels": {"k8s-app": "calico-node"}},
+                "spec": {"containers": [{"name": "calico-node", "image": "docker.io/calico/node:v3.30.3"}]},
+            },
+        },
+    }));
+    let pass = row(&rows(&env, 0), "network-policy", "pass").clone();
+    assert!(
+        pass["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("enforced by Calico (DaemonSet kube-system/calico-node)"),
+        "{pass}"
+    );
+}

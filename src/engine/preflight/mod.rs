@@ -14,6 +14,7 @@
 pub mod capacity;
 mod context;
 mod groups;
+mod network_policy;
 mod owners;
 mod permissions;
 mod platform;
@@ -145,6 +146,7 @@ const CHECKS: &[Check] = &[
     |cx| Box::pin(permissions::check(cx)),
     |cx| Box::pin(pod_security::check(cx)),
     |cx| Box::pin(platform::check(cx)),
+    |cx| Box::pin(network_policy::check(cx)),
 ];
 
 /// Runs every check against the cluster for `manifests` (the scopes' rendered
