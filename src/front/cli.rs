@@ -167,15 +167,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// The command line with `support-bundle`'s `-o FILE` (or `--output FILE`)
 /// read as `--archive FILE`: everywhere else `-o` is the output format, and
-/// a bundle has no output but its archive. Arguments before the subcommand
-/// (the global `-o`) and after `--` are left alone.
+/// a bundle's output is its archive. A value that names an output format
+/// (`-o json`) stays the format. Arguments before the subcommand (the global
+/// `-o`) and after `--` are left alone.
 pub fn archive_flag(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let Some(at) = args.iter().position(|a| a == "support-bundle") else {
         return args;
     };
+    let format = |value: &str| {
+        OutputFormat::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .any(|f| f.matches(value, false))
+    };
     let mut out: Vec<std::ffi::OsString> = args[..=at].to_vec();
-    let mut rest = args[at + 1..].iter();
-    for arg in rest.by_ref() {
+    let mut rest = args[at + 1..].iter().peekable();
+    while let Some(arg) = rest.next() {
         let text = arg.to_string_lossy();
         if text == "--" {
             out.push(arg.clone());
@@ -184,8 +191,11 @@ pub fn archive_flag(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         let value = text
             .strip_prefix("--output=")
             .or_else(|| text.strip_prefix("-o").filter(|v| !v.is_empty()));
+        let next = rest.peek().map(|a| a.to_string_lossy());
         out.push(match (text.as_ref(), value) {
+            ("-o" | "--output", _) if next.as_ref().is_some_and(|v| format(v)) => arg.clone(),
             ("-o" | "--output", _) => "--archive".into(),
+            (_, Some(value)) if format(value.trim_start_matches('=')) => arg.clone(),
             (_, Some(value)) => format!("--archive={}", value.trim_start_matches('=')).into(),
             _ => arg.clone(),
         });
@@ -443,6 +453,19 @@ mod tests {
             parse(&["cnvrgctl", "status", "-o", "json"]).global.output,
             OutputFormat::Json
         );
+        // A format stays a format: no archive named `json`.
+        for args in [
+            &["cnvrgctl", "support-bundle", "-o", "json"][..],
+            &["cnvrgctl", "support-bundle", "-ojson"],
+            &["cnvrgctl", "support-bundle", "--output=json"],
+        ] {
+            let cli = parse(args);
+            assert_eq!(cli.global.output, OutputFormat::Json, "{args:?}");
+            let Command::SupportBundle(bundle) = cli.command else {
+                panic!("{args:?}");
+            };
+            assert_eq!(bundle.archive, None, "{args:?}");
+        }
     }
 
     #[test]

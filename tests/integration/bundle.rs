@@ -239,6 +239,23 @@ fn the_bundle_holds_what_a_vendor_needs_and_no_secret() {
         files.keys().collect::<Vec<_>>()
     );
 
+    // `-o json` is the output format, not an archive named `json`: one JSON
+    // line says where the archive went.
+    let out = env
+        .cnvrgctl(&["support-bundle", "-o", "json"])
+        .current_dir(env.dir.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let event: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(event["event"], "support-bundle", "{event}");
+    let archive = env.dir.path().join(event["archive"].as_str().unwrap());
+    assert!(archive.is_file(), "{event}");
+    assert!(event["files"].as_u64().unwrap() > 5, "{event}");
+    assert!(!env.dir.path().join("json").exists());
+
     // An archive that cannot be written is an output error (exit 4).
     env.cnvrgctl(&["support-bundle", "-o", "/nonexistent/x.tar.gz"])
         .assert()

@@ -14,7 +14,7 @@ use super::{parse_scope, prepare, status};
 use crate::engine::apply::scope_namespace;
 use crate::engine::bundle::{self, File, Part, archive, shape};
 use crate::engine::inventory::ApplySet;
-use crate::front::cli::{Global, SupportBundleArgs};
+use crate::front::cli::{Global, OutputFormat, SupportBundleArgs};
 use crate::front::error::Error;
 use crate::front::ui::Printer;
 use crate::pipeline::manifest::Manifest;
@@ -73,6 +73,19 @@ pub fn support_bundle(
         source,
     })?;
     let size: usize = files.iter().map(|f| f.text.len()).sum();
+    let truncated = files.iter().any(|f| f.path == archive::TRUNCATED);
+    if global.output == OutputFormat::Json {
+        let event = serde_json::json!({
+            "event": "support-bundle",
+            "archive": path,
+            "files": files.len(),
+            "bytes": size,
+            "refused": errors.len(),
+            "truncated": truncated,
+        });
+        printer.out(&(event.to_string() + "\n"))?;
+        return Ok(());
+    }
     printer.info(&format!(
         "wrote {} ({} files, {size} bytes uncompressed)",
         path.display(),
@@ -84,7 +97,7 @@ pub fn support_bundle(
             errors.len()
         ));
     }
-    if files.iter().any(|f| f.path == archive::TRUNCATED) {
+    if truncated {
         printer.warn(&format!(
             "the archive reached --max-size; its {} lists the files left out",
             archive::TRUNCATED
