@@ -248,8 +248,7 @@ fn the_bundle_holds_what_a_vendor_needs_and_no_secret() {
         .code(0)
         .get_output()
         .clone();
-    let event: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(event["event"], "support-bundle", "{event}");
     let archive = env.dir.path().join(event["archive"].as_str().unwrap());
     assert!(archive.is_file(), "{event}");

@@ -104,6 +104,8 @@ struct Index<'a> {
     /// CRDs by the `(group, kind)` they define.
     crds: HashMap<(String, String), usize>,
     components: HashMap<(&'a Scope, &'a str), Vec<usize>>,
+    /// ServiceAccounts by (namespace, name): a token Secret waits for its own.
+    accounts: HashMap<(&'a str, &'a str), usize>,
     /// Per scope, the objects of each setup group (for the barrier edges).
     setup: HashMap<&'a Scope, Vec<Vec<usize>>>,
     workloads: HashMap<&'a Scope, Vec<usize>>,
@@ -118,6 +120,7 @@ impl<'a> Index<'a> {
             namespaces: HashMap::new(),
             crds: HashMap::new(),
             components: HashMap::new(),
+            accounts: HashMap::new(),
             setup: HashMap::new(),
             workloads: HashMap::new(),
         };
@@ -125,6 +128,11 @@ impl<'a> Index<'a> {
             match m.kind() {
                 "Namespace" => {
                     index.namespaces.insert(m.name(), i);
+                }
+                "ServiceAccount" => {
+                    index
+                        .accounts
+                        .insert((m.namespace().unwrap_or_default(), m.name()), i);
                 }
                 "CustomResourceDefinition" => {
                     let group = m.object["spec"]["group"].as_str().unwrap_or_default();
@@ -155,6 +163,20 @@ impl<'a> Index<'a> {
         index
     }
 
+    /// A ServiceAccount token Secret's account, when this render makes it:
+    /// the token controller deletes a token Secret whose account does not
+    /// exist yet, so the Secret is written only once the account is there.
+    fn token_account(&self, m: &Manifest) -> Option<usize> {
+        if m.kind() != "Secret" || m.object["type"] != "kubernetes.io/service-account-token" {
+            return None;
+        }
+        let account =
+            m.object["metadata"]["annotations"]["kubernetes.io/service-account.name"].as_str()?;
+        self.accounts
+            .get(&(m.namespace().unwrap_or_default(), account))
+            .copied()
+    }
+
     /// The step of object `i`: what it waits for.
     fn step(&self, i: usize, m: &Manifest, stage: Stage) -> Result<Step, PlanError> {
         let mut after = Vec::new();
@@ -172,6 +194,7 @@ impl<'a> Index<'a> {
         {
             after.push(crd);
         }
+        after.extend(self.token_account(m));
         let scope = &m.origin.scope;
         let groups = self.setup.get(scope);
         let last_setup_before = |limit: usize| -> Vec<usize> {
@@ -327,5 +350,21 @@ mod tests {
         assert_eq!(plan.steps[2].stage, Stage::Webhooks);
         assert_eq!(plan.steps[2].after, [0, 1]);
         assert_eq!(plan.steps[1].after, [0]);
+    }
+
+    #[test]
+    fn a_token_secret_waits_for_its_service_account() {
+        let mut token = object("Secret", "prometheus-token");
+        token.object["type"] = json!("kubernetes.io/service-account-token");
+        token.object["metadata"]["annotations"] =
+            json!({"kubernetes.io/service-account.name": "prometheus"});
+        let ms = vec![
+            token,
+            object("Secret", "other"),
+            object("ServiceAccount", "prometheus"),
+        ];
+        let plan = build(&ms).unwrap();
+        assert_eq!(plan.steps[0].after, vec![2]);
+        assert!(plan.steps[1].after.is_empty());
     }
 }

@@ -371,3 +371,64 @@ fn the_infra_namespace_enforces_the_lowest_level_its_pods_need() {
         assert_eq!(below_baseline, expected, "{}", ns.id());
     }
 }
+
+/// Files a scrape endpoint may name (prometheus-operator's
+/// `arbitraryFSAccessThroughSMs` refuses them all when denied).
+const FILE_FIELDS: &[&str] = &["bearerTokenFile", "caFile", "certFile", "keyFile"];
+
+fn names_a_file(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| FILE_FIELDS.contains(&k.as_str()) || names_a_file(v)),
+        serde_json::Value::Array(items) => items.iter().any(names_a_file),
+        _ => false,
+    }
+}
+
+/// A tenant's user may write ServiceMonitors in their namespace, and the
+/// infra Prometheus loads those with its label. Such a monitor must not be
+/// able to make it send its token anywhere (no monitor may name a file, ours
+/// included: the kubelets get the token from a Secret), nor to label its
+/// series or rules as another namespace's (enforced namespace label), except
+/// in the infra namespace, where only admins write. The token Secret is
+/// written after its account, or the token controller would delete it.
+#[test]
+fn a_tenants_monitor_cannot_borrow_the_infra_prometheus_token_or_namespace() {
+    for text in [MIXED, SINGLE] {
+        let ms = render(text);
+        let ns = infra_namespace(&ms);
+        let prometheus = ms
+            .iter()
+            .find(|m| m.kind() == "Prometheus" && m.origin.scope == Scope::Infra)
+            .expect("the infra Prometheus");
+        let spec = &prometheus.object["spec"];
+        assert_eq!(spec["arbitraryFSAccessThroughSMs"]["deny"], true);
+        assert_eq!(spec["enforcedNamespaceLabel"], "namespace");
+        let exempt: BTreeSet<&str> = spec["excludedFromEnforcement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["namespace"].as_str().unwrap())
+            .collect();
+        assert_eq!(exempt, BTreeSet::from([ns.as_str()]));
+        for m in &ms {
+            if matches!(m.kind(), "ServiceMonitor" | "PodMonitor" | "Probe") {
+                assert!(!names_a_file(&m.object["spec"]), "{} names a file", m.id());
+            }
+        }
+        let plan = cnvrgctl::pipeline::plan::build(&ms).unwrap();
+        let token = ms
+            .iter()
+            .position(|m| m.object["type"] == "kubernetes.io/service-account-token")
+            .expect("the token Secret");
+        let account =
+            &ms[token].object["metadata"]["annotations"]["kubernetes.io/service-account.name"];
+        assert!(
+            plan.steps[token].after.iter().any(|&i| {
+                ms[i].kind() == "ServiceAccount" && ms[i].object["metadata"]["name"] == *account
+            }),
+            "the token Secret waits for {account}"
+        );
+    }
+}
