@@ -4,11 +4,14 @@
 //! (replicas, or one per eligible node for a DaemonSet), the extra pods of a
 //! Deployment's rolling update (`maxSurge`), the requests of its live pods
 //! (already in the nodes' usage, and freed as the new pods replace them), and
-//! the spec field that sizes it. Pure: the live objects and pods come in.
+//! the spec field that sizes it. A `Prometheus` custom resource counts as
+//! the StatefulSet prometheus-operator makes of it. Pure: the live objects
+//! and pods come in.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use super::amounts::{Amounts, pod_requests};
 use crate::pipeline::manifest::keys::APPLIED_HASH;
@@ -18,42 +21,59 @@ use crate::pipeline::validate::deployment_surge;
 /// Where a workload kind keeps its pod template and how many pods it runs.
 struct Kind {
     kind: &'static str,
-    template: &'static str,
+    template: Template,
     /// Pointer to the number of pods at once, and its default; `None`: one
     /// pod per eligible node.
     replicas: Option<(&'static str, u64)>,
 }
 
+/// A kind's pod spec: at a pointer, or made by an operator from the object.
+enum Template {
+    At(&'static str),
+    /// prometheus-operator's StatefulSet of a `Prometheus`.
+    Prometheus,
+}
+
+/// The config reloader's requests and limits, as the operator Deployment's
+/// flags set them (`templates/infra/prometheus-operator.yaml.j2`).
+const RELOADER: (&str, &str) = ("10m", "50Mi");
+
 const KINDS: &[Kind] = &[
     Kind {
         kind: "Deployment",
-        template: "/spec/template/spec",
+        template: Template::At("/spec/template/spec"),
         replicas: Some(("/spec/replicas", 1)),
     },
     Kind {
         kind: "StatefulSet",
-        template: "/spec/template/spec",
+        template: Template::At("/spec/template/spec"),
         replicas: Some(("/spec/replicas", 1)),
     },
     Kind {
         kind: "ReplicaSet",
-        template: "/spec/template/spec",
+        template: Template::At("/spec/template/spec"),
         replicas: Some(("/spec/replicas", 1)),
     },
     // A Job runs `parallelism` pods at once (at most `completions`).
     Kind {
         kind: "Job",
-        template: "/spec/template/spec",
+        template: Template::At("/spec/template/spec"),
         replicas: Some(("/spec/parallelism", 1)),
     },
     Kind {
         kind: "Pod",
-        template: "/spec",
+        template: Template::At("/spec"),
         replicas: Some(("/no-replicas", 1)),
+    },
+    // Its StatefulSet runs `replicas` pods (per shard; cnvrgctl renders one).
+    Kind {
+        kind: "Prometheus",
+        template: Template::Prometheus,
+        replicas: Some(("/spec/replicas", 1)),
     },
     Kind {
         kind: "DaemonSet",
-        template: "/spec/template/spec",
+        template: Template::At("/spec/template/spec"),
         replicas: None,
     },
 ];
@@ -87,6 +107,14 @@ const SIZED_BY: &[(&str, &str)] = &[
     (
         "workspace/agent-pools.yaml.j2",
         "workspace.agentPools[{pool}].resources",
+    ),
+    (
+        "cnvrg/prometheus.yaml.j2",
+        "cnvrg.monitoring.prometheus.resources",
+    ),
+    (
+        "infra/prometheus.yaml.j2",
+        "spec.infra.monitoring.prometheus.resources",
     ),
     (
         "infra/hostpath-provisioner.yaml.j2",
@@ -140,7 +168,10 @@ pub(super) fn workload(
     pods: &[&Value],
 ) -> Option<Workload> {
     let kind = KINDS.iter().find(|k| k.kind == m.kind())?;
-    let pod_spec = m.object.pointer(kind.template)?;
+    let pod_spec = match kind.template {
+        Template::At(pointer) => Cow::Borrowed(m.object.pointer(pointer)?),
+        Template::Prometheus => Cow::Owned(prometheus_pod(&m.object)),
+    };
     if live.is_some_and(|l| l["metadata"]["annotations"][APPLIED_HASH] == hash) {
         return None;
     }
@@ -166,18 +197,56 @@ pub(super) fn workload(
     };
     Some(Workload {
         id: m.id(),
-        pod: pod_requests(pod_spec),
-        pod_spec: pod_spec.clone(),
+        pod: pod_requests(&pod_spec),
+        pod_spec: pod_spec.into_owned(),
         spread,
         old,
         sized_by: sized_by(m),
     })
 }
 
+/// The pod spec of the StatefulSet prometheus-operator makes of a
+/// `Prometheus`: where it may land (the resource's node selector,
+/// affinity and tolerations), the `prometheus` container with the
+/// resource's requests, and the config reloader beside it and before it.
+fn prometheus_pod(object: &Value) -> Value {
+    let spec = &object["spec"];
+    let (cpu, memory) = RELOADER;
+    let reloader = json!({"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}});
+    let mut pod = json!({
+        "initContainers": [{"name": "init-config-reloader", "resources": reloader}],
+        "containers": [
+            {"name": "prometheus", "resources": spec["resources"]},
+            {"name": "config-reloader", "resources": reloader},
+        ],
+    });
+    for field in [
+        "nodeSelector",
+        "affinity",
+        "tolerations",
+        "priorityClassName",
+    ] {
+        if !spec[field].is_null() {
+            pod[field] = spec[field].clone();
+        }
+    }
+    pod
+}
+
+/// The labels that pick a live workload's pods: its selector, or for a
+/// `Prometheus` the `prometheus: NAME` label the operator puts on its pods.
+fn selector(live: &Value) -> Option<Map<String, Value>> {
+    if live["kind"] == "Prometheus" {
+        let name = live["metadata"]["name"].clone();
+        return Some(Map::from_iter([("prometheus".to_owned(), name)]));
+    }
+    live["spec"]["selector"]["matchLabels"].as_object().cloned()
+}
+
 /// The requests of the live pods a live workload selects, per node.
 fn old_pods(live: &Value, pods: &[&Value]) -> BTreeMap<String, Amounts> {
     let mut out: BTreeMap<String, Amounts> = BTreeMap::new();
-    let Some(selector) = live["spec"]["selector"]["matchLabels"].as_object() else {
+    let Some(selector) = selector(live) else {
         return out;
     };
     for pod in pods {
@@ -327,5 +396,37 @@ mod tests {
             w.sized_by.as_deref(),
             Some("spec.tenants[team-a].workspace.agentPools[gpu].resources")
         );
+    }
+
+    #[test]
+    fn a_prometheus_counts_as_the_statefulset_its_operator_makes() {
+        let prometheus = |hash: &str| {
+            json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                   "metadata": {"name": "prometheus", "namespace": "ns", "annotations": {APPLIED_HASH: hash}},
+                   "spec": {"replicas": 2, "nodeSelector": {"pool": "infra"},
+                            "resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}})
+        };
+        let m = manifest(prometheus(""), "cnvrg/prometheus.yaml.j2", "prometheus");
+        let w = workload(&m, "h", None, &[]).unwrap();
+        assert_eq!(
+            w.spread,
+            Spread::Replicas {
+                replicas: 2,
+                surge: 0
+            }
+        );
+        // The prometheus container and the config reloader beside it.
+        assert_eq!(w.pod.get("cpu"), 1010);
+        assert_eq!(w.pod.get("memory"), (2048 + 50) << 20);
+        assert_eq!(w.pod_spec["nodeSelector"], json!({"pool": "infra"}));
+        assert_eq!(
+            w.sized_by.as_deref(),
+            Some("spec.tenants[team-a].cnvrg.monitoring.prometheus.resources")
+        );
+        // Its live pods are the ones labelled with its name.
+        let pod = json!({"metadata": {"labels": {"prometheus": "prometheus"}},
+                         "spec": {"nodeName": "node-1", "containers": [{"resources": {"requests": {"cpu": "1"}}}]}});
+        let changed = workload(&m, "h", Some(&prometheus("old")), &[&pod]).unwrap();
+        assert_eq!(changed.old["node-1"].get("cpu"), 1000);
     }
 }
