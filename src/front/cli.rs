@@ -378,6 +378,34 @@ pub struct RenderArgs {
     /// dependency) instead of manifests.
     #[arg(long)]
     pub plan: bool,
+    /// With --out: also write the engine's objects (one per scope, in the
+    /// plan's order) and leave out the Secrets cnvrgctl fills on apply
+    /// (`cnvrgctl secrets apply` creates them).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ENGINE",
+        requires = "out",
+        conflicts_with = "scope"
+    )]
+    pub gitops: Option<GitopsEngine>,
+    /// The Git repository DIR is committed to (needed for argocd).
+    #[arg(long, value_name = "URL", requires = "gitops")]
+    pub repo_url: Option<String>,
+    /// The branch, tag or commit the engine follows.
+    #[arg(long, value_name = "REV", default_value = "main")]
+    pub revision: String,
+    /// DIR's path inside the repository.
+    #[arg(long, value_name = "PATH", default_value = "")]
+    pub path_prefix: String,
+}
+
+/// The GitOps engine `render --out --gitops` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GitopsEngine {
+    Flux,
+    #[value(name = "argocd")]
+    ArgoCd,
 }
 
 #[derive(Debug, Args)]

@@ -306,9 +306,7 @@ fn platform_view(ms: &[Manifest]) -> String {
                     compact(&object["metadata"]["annotations"])
                 )
             }
-            "Route" | "Gateway" | "Ingress" => {
-                compact(&object["spec"])
-            }
+            "Route" | "Gateway" | "Ingress" => compact(&object["spec"]),
             _ => continue,
         };
         out.push_str(&format!(

@@ -117,6 +117,9 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
     if let Some(scope) = scope {
         manifests.retain(|m| m.origin.scope == scope);
     }
+    if let (Some(dir), Some(engine)) = (&args.out, args.gitops) {
+        return render_gitops(printer, &args, dir, engine, &spec, &manifests);
+    }
     if let Some(dir) = &args.out {
         let files = crate::pipeline::output::write_dir(dir, &manifests)?;
         printer.info(&format!(
@@ -131,6 +134,41 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         OutputFormat::Json => crate::pipeline::output::json_list(&manifests),
     };
     Ok(printer.out(&text)?)
+}
+
+/// `render --out DIR --gitops ENGINE`: the directory an engine syncs from.
+fn render_gitops(
+    printer: &Printer,
+    args: &RenderArgs,
+    dir: &std::path::Path,
+    engine: crate::front::cli::GitopsEngine,
+    spec: &Spec,
+    manifests: &[Manifest],
+) -> Result<(), Error> {
+    use crate::pipeline::gitops;
+    let options = gitops::Options {
+        engine: match engine {
+            crate::front::cli::GitopsEngine::Flux => gitops::Engine::Flux,
+            crate::front::cli::GitopsEngine::ArgoCd => gitops::Engine::ArgoCd,
+        },
+        repo_url: args.repo_url.clone(),
+        revision: args.revision.clone(),
+        path_prefix: args.path_prefix.clone(),
+    };
+    let plan = crate::pipeline::plan::build(manifests)?;
+    let cluster = gitops::Cluster {
+        name: &spec.cluster.name,
+        manifests,
+        plan: &plan,
+    };
+    let files = gitops::files(&[cluster], &options).map_err(|e| Error::Usage(e.to_string()))?;
+    let written = crate::pipeline::output::write_files(dir, &files)?;
+    let left_out = manifests.iter().filter(|m| gitops::out_of_git(m)).count();
+    printer.info(&format!(
+        "wrote {written} files to {}; {left_out} Secrets left out of git (create them with `cnvrgctl secrets apply`)",
+        dir.display()
+    ));
+    Ok(())
 }
 
 /// `cnvrgctl rbac`: the roles cnvrgctl's user needs, as YAML (or a JSON List).
