@@ -118,6 +118,26 @@ pub enum Command {
     /// of containers not ready or restarted; secret values masked. Reads
     /// that are refused are listed in its errors.txt (exit 0).
     SupportBundle(SupportBundleArgs),
+    /// The Secrets `render --out --gitops` leaves out of git.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Create on the cluster, once, the Secrets whose values cnvrgctl
+    /// generates or is given (passwords, keys, the registry pull secret):
+    /// an existing Secret is never overwritten; values are never printed.
+    Apply(SecretsApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsApplyArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]

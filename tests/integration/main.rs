@@ -13,6 +13,7 @@ mod engine;
 mod faults;
 mod fuzz;
 mod gitops;
+mod gitops_secrets;
 mod isolation;
 mod plan;
 mod platforms;

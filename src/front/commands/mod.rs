@@ -9,6 +9,7 @@ mod cluster;
 mod port_forward;
 mod preflight;
 mod remove;
+mod secrets;
 mod session;
 mod status;
 mod table;
@@ -47,6 +48,9 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Preflight(args) => preflight::preflight(printer, &cli.global, args),
         Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
         Command::SupportBundle(args) => bundle::support_bundle(printer, &cli.global, args),
+        Command::Secrets(crate::front::cli::SecretsCommand::Apply(args)) => {
+            secrets::secrets_apply(printer, &cli.global, args)
+        }
     }
 }
 
