@@ -382,8 +382,13 @@ pub struct SpecArgs {
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    #[command(flatten)]
-    pub spec: SpecArgs,
+    /// The cluster spec; tenant files are read from `tenants/` beside it.
+    /// Repeat it with --gitops to write a fleet: one directory per cluster.
+    #[arg(short = 'f', long = "file", default_value = "cluster.yaml", action = clap::ArgAction::Append)]
+    pub files: Vec<PathBuf>,
+    /// Directory of templates overlaying the built-in ones (same relative paths).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     /// Write one file per scope and component (with kustomizations) under DIR
     /// instead of printing.
     #[arg(long, value_name = "DIR")]
@@ -406,7 +411,7 @@ pub struct RenderArgs {
         value_enum,
         value_name = "ENGINE",
         requires = "out",
-        conflicts_with = "scope"
+        conflicts_with_all = ["scope", "plan", "show_spec"]
     )]
     pub gitops: Option<GitopsEngine>,
     /// The Git repository DIR is committed to (needed for argocd).
@@ -418,6 +423,21 @@ pub struct RenderArgs {
     /// DIR's path inside the repository.
     #[arg(long, value_name = "PATH", default_value = "")]
     pub path_prefix: String,
+}
+
+impl RenderArgs {
+    /// The spec options for one of the `-f` files.
+    pub fn spec_of(&self, file: &std::path::Path) -> SpecArgs {
+        SpecArgs {
+            file: file.to_path_buf(),
+            templates: self.templates.clone(),
+        }
+    }
+
+    /// The spec options for the (first) `-f` file.
+    pub fn spec(&self) -> SpecArgs {
+        self.spec_of(&self.files[0])
+    }
 }
 
 /// The GitOps engine `render --out --gitops` writes for.
@@ -491,6 +511,23 @@ mod tests {
             parse(&["cnvrgctl", "status", "-o", "json"]).global.output,
             OutputFormat::Json
         );
+    }
+
+    #[test]
+    fn render_takes_several_files() {
+        let Command::Render(args) =
+            parse(&["cnvrgctl", "render", "-f", "a.yaml", "-f", "b.yaml"]).command
+        else {
+            panic!("render");
+        };
+        assert_eq!(
+            args.files,
+            [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]
+        );
+        let Command::Render(args) = parse(&["cnvrgctl", "render"]).command else {
+            panic!("render");
+        };
+        assert_eq!(args.files, [PathBuf::from("cluster.yaml")]);
     }
 
     #[test]

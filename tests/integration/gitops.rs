@@ -342,3 +342,102 @@ fn the_cli_writes_the_directory_and_says_what_it_left_out() {
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("--repo-url"));
 }
+
+/// A fleet: the multi-tenant example (`acme`) and the workspace example
+/// (`cartographer`).
+fn fleet(engine: Engine) -> BTreeMap<PathBuf, String> {
+    let (_, acme) = render_example("multi-tenant");
+    let (spec, cartographer) = render_example("workspace");
+    assert_eq!(spec.cluster.name, "cartographer");
+    let plans = [
+        cnvrgctl::pipeline::plan::build(&acme).unwrap(),
+        cnvrgctl::pipeline::plan::build(&cartographer).unwrap(),
+    ];
+    let clusters = [
+        Cluster {
+            name: "acme",
+            manifests: &acme,
+            plan: &plans[0],
+        },
+        Cluster {
+            name: "cartographer",
+            manifests: &cartographer,
+            plan: &plans[1],
+        },
+    ];
+    gitops::files(&clusters, &options(engine)).unwrap()
+}
+
+#[test]
+fn a_fleet_has_a_directory_and_a_root_per_cluster() {
+    let crds = engine_crds();
+    for engine in [Engine::Flux, Engine::ArgoCd] {
+        let files = fleet(engine);
+        let objects = match engine {
+            Engine::Flux => "flux",
+            Engine::ArgoCd => "argocd",
+        };
+        for cluster in ["acme", "cartographer"] {
+            assert!(files.contains_key(&Path::new(cluster).join("kustomization.yaml")));
+            assert!(files.contains_key(&Path::new(cluster).join(objects).join("cnvrg-infra.yaml")));
+            let root = &files[&Path::new("clusters").join(cluster).join("cnvrgctl.yaml")];
+            assert!(
+                root.contains(&format!("path: ./deploy/{cluster}/{objects}\n")),
+                "{root}"
+            );
+            let infra = &files[&Path::new(cluster).join(objects).join("cnvrg-infra.yaml")];
+            assert!(
+                infra.contains(&format!("path: ./deploy/{cluster}/infra\n")),
+                "{infra}"
+            );
+        }
+        assert!(files.contains_key(Path::new("acme/tenants/team-a/webapp.yaml")));
+        assert!(
+            !files.contains_key(Path::new("infra/namespace.yaml")),
+            "nothing at the top"
+        );
+        assert_eq!(schema_problems(&files, &crds), Vec::<String>::new());
+    }
+    // Argo CD sends each cluster's Applications to that cluster, by name.
+    let files = fleet(Engine::ArgoCd);
+    assert!(
+        files[Path::new("cartographer/argocd/cnvrg-infra.yaml")].contains("name: cartographer\n")
+    );
+    assert!(files[Path::new("README.md")].contains("argocd cluster add"));
+}
+
+#[test]
+fn a_fleet_with_two_clusters_of_one_name_is_refused_naming_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(copy.join("tenants")).unwrap();
+    let example = common::example("multi-tenant");
+    let source = example.parent().unwrap();
+    std::fs::copy(source.join("cluster.yaml"), copy.join("cluster.yaml")).unwrap();
+    for entry in std::fs::read_dir(source.join("tenants")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join("tenants").join(path.file_name().unwrap())).unwrap();
+    }
+    let result = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
+        .args(["render", "-f"])
+        .arg(&example)
+        .arg("-f")
+        .arg(copy.join("cluster.yaml"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--gitops", "flux"])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("two specs name the cluster `acme`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&example.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains(&copy.join("cluster.yaml").display().to_string()),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}

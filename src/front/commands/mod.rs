@@ -98,8 +98,16 @@ fn prepare_spec(
 }
 
 fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(), Error> {
+    if args.files.len() > 1 && args.gitops.is_none() {
+        return Err(Error::Usage(
+            "several -f files make a fleet, which only `--out DIR --gitops ENGINE` writes".into(),
+        ));
+    }
+    if let (Some(dir), Some(engine)) = (&args.out, args.gitops) {
+        return render_gitops(printer, &args, dir, engine);
+    }
     if args.show_spec {
-        let spec = crate::pipeline::spec::load(&args.spec.file)?;
+        let spec = crate::pipeline::spec::load(&args.spec().file)?;
         let text = match format {
             OutputFormat::Text => crate::pipeline::yaml::to_string(&spec),
             OutputFormat::Json => {
@@ -108,7 +116,7 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         };
         return Ok(printer.out(&text)?);
     }
-    let (spec, mut manifests) = prepare(printer, &args.spec)?;
+    let (spec, mut manifests) = prepare(printer, &args.spec())?;
     let scope = match &args.scope {
         Some(wanted) => Some(parse_scope(wanted, &spec)?),
         None => None,
@@ -120,9 +128,6 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
     }
     if let Some(scope) = scope {
         manifests.retain(|m| m.origin.scope == scope);
-    }
-    if let (Some(dir), Some(engine)) = (&args.out, args.gitops) {
-        return render_gitops(printer, &args, dir, engine, &spec, &manifests);
     }
     if let Some(dir) = &args.out {
         let files = crate::pipeline::output::write_dir(dir, &manifests)?;
@@ -140,14 +145,13 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
     Ok(printer.out(&text)?)
 }
 
-/// `render --out DIR --gitops ENGINE`: the directory an engine syncs from.
+/// `render --out DIR --gitops ENGINE [-f SPEC]...`: the directory an engine
+/// syncs from, for one cluster or a fleet.
 fn render_gitops(
     printer: &Printer,
     args: &RenderArgs,
     dir: &std::path::Path,
     engine: crate::front::cli::GitopsEngine,
-    spec: &Spec,
-    manifests: &[Manifest],
 ) -> Result<(), Error> {
     use crate::pipeline::gitops;
     let options = gitops::Options {
@@ -159,17 +163,35 @@ fn render_gitops(
         revision: args.revision.clone(),
         path_prefix: args.path_prefix.clone(),
     };
-    let plan = crate::pipeline::plan::build(manifests)?;
-    let cluster = gitops::Cluster {
-        name: &spec.cluster.name,
-        manifests,
-        plan: &plan,
-    };
-    let files = gitops::files(&[cluster], &options).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut rendered = Vec::new();
+    for file in &args.files {
+        let (spec, manifests) = prepare(printer, &args.spec_of(file))?;
+        let plan = crate::pipeline::plan::build(&manifests)?;
+        rendered.push((file.as_path(), spec.cluster.name, manifests, plan));
+    }
+    let named: Vec<(&str, &std::path::Path)> = rendered
+        .iter()
+        .map(|(file, name, ..)| (name.as_str(), *file))
+        .collect();
+    gitops::distinct_names(&named).map_err(|e| Error::Usage(e.to_string()))?;
+    let clusters: Vec<gitops::Cluster> = rendered
+        .iter()
+        .map(|(_, name, manifests, plan)| gitops::Cluster {
+            name,
+            manifests,
+            plan,
+        })
+        .collect();
+    let files = gitops::files(&clusters, &options).map_err(|e| Error::Usage(e.to_string()))?;
     let written = crate::pipeline::output::write_files(dir, &files)?;
-    let left_out = manifests.iter().filter(|m| gitops::out_of_git(m)).count();
+    let left_out = rendered
+        .iter()
+        .flat_map(|(_, _, manifests, _)| manifests)
+        .filter(|m| gitops::out_of_git(m))
+        .count();
     printer.info(&format!(
-        "wrote {written} files to {}; {left_out} Secrets left out of git (create them with `cnvrgctl secrets apply`)",
+        "wrote {written} files for {} cluster(s) to {}; {left_out} Secrets left out of git (create them with `cnvrgctl secrets apply`)",
+        clusters.len(),
         dir.display()
     ));
     Ok(())

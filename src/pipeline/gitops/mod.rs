@@ -101,6 +101,21 @@ pub fn out_of_git(m: &Manifest) -> bool {
             .is_some_and(|data| data.values().any(placeholder))
 }
 
+/// Refused when two specs name the same cluster (a fleet's directories are
+/// named after them): `(metadata.name, spec file)` of each.
+pub fn distinct_names(named: &[(&str, &Path)]) -> Result<(), GitopsError> {
+    for (i, (name, file)) in named.iter().enumerate() {
+        if let Some((_, first)) = named[..i].iter().find(|(n, _)| n == name) {
+            return Err(GitopsError::DuplicateCluster {
+                name: name.to_string(),
+                first: first.to_path_buf(),
+                second: file.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The directory of a cluster inside DIR: DIR itself for one cluster, a
 /// directory named after it in a fleet.
 fn cluster_dir(name: &str, fleet: bool) -> PathBuf {
