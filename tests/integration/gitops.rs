@@ -311,19 +311,23 @@ fn no_secret_value_or_placeholder_secret_is_written() {
     }
 }
 
+/// `cnvrgctl render -f SPEC... --out OUT --gitops ENGINE`.
+fn render_cli(specs: &[&Path], out: &Path, engine: &str) -> std::process::Output {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"));
+    cmd.arg("render");
+    for spec in specs {
+        cmd.arg("-f").arg(spec);
+    }
+    cmd.arg("--out").arg(out).args(["--gitops", engine]);
+    cmd.output().unwrap()
+}
+
 #[test]
 fn the_cli_writes_the_directory_and_says_what_it_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("gitops");
     let example = common::example("multi-tenant");
-    let result = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
-        .args(["render", "-f"])
-        .arg(&example)
-        .arg("--out")
-        .arg(&out)
-        .args(["--gitops", "flux"])
-        .output()
-        .unwrap();
+    let result = render_cli(&[&example], &out, "flux");
     assert!(result.status.success(), "{result:?}");
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("Secrets left out of git"), "{stderr}");
@@ -331,14 +335,7 @@ fn the_cli_writes_the_directory_and_says_what_it_left_out() {
     assert!(out.join("clusters/acme/cnvrgctl.yaml").is_file());
 
     // Argo CD needs the repository.
-    let result = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
-        .args(["render", "-f"])
-        .arg(&example)
-        .arg("--out")
-        .arg(&out)
-        .args(["--gitops", "argocd"])
-        .output()
-        .unwrap();
+    let result = render_cli(&[&example], &out, "argocd");
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("--repo-url"));
 }
@@ -418,16 +415,8 @@ fn a_fleet_with_two_clusters_of_one_name_is_refused_naming_both_files() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, copy.join("tenants").join(path.file_name().unwrap())).unwrap();
     }
-    let result = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cnvrgctl"))
-        .args(["render", "-f"])
-        .arg(&example)
-        .arg("-f")
-        .arg(copy.join("cluster.yaml"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .args(["--gitops", "flux"])
-        .output()
-        .unwrap();
+    let second = copy.join("cluster.yaml");
+    let result = render_cli(&[&example, &second], &dir.path().join("out"), "flux");
     assert_eq!(result.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
