@@ -7,7 +7,7 @@
 //! README that says how to bootstrap. Secrets whose values cnvrgctl fills on
 //! apply never go to the directory ([`out_of_git`]): `cnvrgctl secrets apply`
 //! creates them on the cluster. Pure: clusters in, relative path → text out;
-//! writing is `output::write_tree`'s job.
+//! writing is `output::write_files`' job.
 
 mod annotate;
 mod argocd;
