@@ -5,7 +5,8 @@
 //! objects until [`readiness`] (pure rules per kind) says they are ready;
 //! [`inventory`] keeps each scope's ApplySet; [`status`] and [`forward`] read
 //! the same facts for `status` and `port-forward`; [`bundle`] reads them all
-//! for `support-bundle`. It reports what happens as
+//! for `support-bundle`; [`secrets`] creates the Secrets a GitOps
+//! directory leaves out. It reports what happens as
 //! events and values; the terminal is the front end's business.
 
 pub mod apply;
@@ -17,5 +18,6 @@ pub mod inventory;
 pub mod kube;
 pub mod preflight;
 pub mod readiness;
+pub mod secrets;
 pub mod status;
 pub mod wait;

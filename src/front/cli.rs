@@ -118,6 +118,26 @@ pub enum Command {
     /// of containers not ready or restarted; secret values masked. Reads
     /// that are refused are listed in its errors.txt (exit 0).
     SupportBundle(SupportBundleArgs),
+    /// The Secrets `render --out --gitops` leaves out of git.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Create on the cluster, once, the Secrets whose values cnvrgctl
+    /// generates or is given (passwords, keys, the registry pull secret):
+    /// an existing Secret is never overwritten; values are never printed.
+    Apply(SecretsApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsApplyArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Only this scope: `infra` or `tenant/NAME`.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -372,8 +392,13 @@ pub struct SpecArgs {
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    #[command(flatten)]
-    pub spec: SpecArgs,
+    /// The cluster spec; tenant files are read from `tenants/` beside it.
+    /// Repeat it with --gitops to write a fleet: one directory per cluster.
+    #[arg(short = 'f', long = "file", default_value = "cluster.yaml", action = clap::ArgAction::Append)]
+    pub files: Vec<PathBuf>,
+    /// Directory of templates overlaying the built-in ones (same relative paths).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     /// Write one file per scope and component (with kustomizations) under DIR
     /// instead of printing.
     #[arg(long, value_name = "DIR")]
@@ -388,6 +413,49 @@ pub struct RenderArgs {
     /// dependency) instead of manifests.
     #[arg(long)]
     pub plan: bool,
+    /// With --out: also write the engine's objects (one per scope, in the
+    /// plan's order) and leave out the Secrets cnvrgctl fills on apply
+    /// (`cnvrgctl secrets apply` creates them).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ENGINE",
+        requires = "out",
+        conflicts_with_all = ["scope", "plan", "show_spec"]
+    )]
+    pub gitops: Option<GitopsEngine>,
+    /// The Git repository DIR is committed to (needed for argocd).
+    #[arg(long, value_name = "URL", requires = "gitops")]
+    pub repo_url: Option<String>,
+    /// The branch, tag or commit the engine follows.
+    #[arg(long, value_name = "REV", default_value = "main")]
+    pub revision: String,
+    /// DIR's path inside the repository.
+    #[arg(long, value_name = "PATH", default_value = "")]
+    pub path_prefix: String,
+}
+
+impl RenderArgs {
+    /// The spec options for one of the `-f` files.
+    pub fn spec_of(&self, file: &std::path::Path) -> SpecArgs {
+        SpecArgs {
+            file: file.to_path_buf(),
+            templates: self.templates.clone(),
+        }
+    }
+
+    /// The spec options for the (first) `-f` file.
+    pub fn spec(&self) -> SpecArgs {
+        self.spec_of(&self.files[0])
+    }
+}
+
+/// The GitOps engine `render --out --gitops` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GitopsEngine {
+    Flux,
+    #[value(name = "argocd")]
+    ArgoCd,
 }
 
 #[derive(Debug, Args)]
@@ -466,6 +534,23 @@ mod tests {
             };
             assert_eq!(bundle.archive, None, "{args:?}");
         }
+    }
+
+    #[test]
+    fn render_takes_several_files() {
+        let Command::Render(args) =
+            parse(&["cnvrgctl", "render", "-f", "a.yaml", "-f", "b.yaml"]).command
+        else {
+            panic!("render");
+        };
+        assert_eq!(
+            args.files,
+            [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]
+        );
+        let Command::Render(args) = parse(&["cnvrgctl", "render"]).command else {
+            panic!("render");
+        };
+        assert_eq!(args.files, [PathBuf::from("cluster.yaml")]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! needs. [`yaml`] and [`redact`] (the one filter secrets pass through) serve
 //! every part. Nothing here speaks HTTP or uses the engine or the front end.
 
+pub mod gitops;
 pub mod images;
 pub mod manifest;
 pub mod output;

@@ -1,8 +1,9 @@
 //! Rendered objects as text: one multi-document YAML stream, a `v1 List` in
 //! JSON, or a GitOps directory with one file per scope and component plus
-//! kustomizations. The stream functions are pure; `write_dir` is the only one
-//! that touches the file system, and it never overwrites a directory it did not
-//! write itself.
+//! kustomizations. The stream functions are pure; `write_dir` and
+//! `write_files` (which also writes `gitops`' directories) are the only ones
+//! that touch the file system, and they never overwrite a directory they did not
+//! write themselves.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,6 +110,12 @@ pub enum WriteError {
 /// Writes the files of [`dir_files`] under `dir`, replacing an earlier
 /// render there (so tenants removed from the spec do not linger).
 pub fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<usize, WriteError> {
+    write_files(dir, &dir_files(manifests))
+}
+
+/// Writes `files` (relative path → content) under `dir`, replacing an
+/// earlier render there; the number of files written.
+pub fn write_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<usize, WriteError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| WriteError::Io { path, source }
@@ -125,8 +132,7 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest]) -> Result<usize, WriteError
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     std::fs::write(dir.join(MARKER), "").map_err(io(&dir.join(MARKER)))?;
-    let files = dir_files(manifests);
-    for (rel, text) in &files {
+    for (rel, text) in files {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;

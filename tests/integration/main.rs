@@ -12,6 +12,8 @@ mod e2e;
 mod engine;
 mod faults;
 mod fuzz;
+mod gitops;
+mod gitops_secrets;
 mod isolation;
 mod plan;
 mod platforms;

@@ -15,7 +15,7 @@ pub const PASSWORD_VAR: &str = "CNVRGCTL_TEST_REGISTRY_PASSWORD";
 pub const REGISTRY_PASSWORD: &str = "reg-pw-Zq8w1x9Lk2pR";
 
 /// A small cluster with registry credentials: a pull secret in every namespace.
-const SPEC: &str = "\
+pub const SPEC: &str = "\
 apiVersion: cnvrgctl.io/v1alpha1
 kind: Cluster
 metadata:
@@ -68,7 +68,7 @@ impl Transcript {
 
 /// The secret values on the server: registry credentials and every
 /// password-like or generated key of every Secret, raw and base64.
-fn secrets_on(env: &Env) -> Vec<String> {
+pub fn secrets_on(env: &Env) -> Vec<String> {
     let mut found = vec![
         REGISTRY_PASSWORD.to_string(),
         B64.encode(format!("acme-robot:{REGISTRY_PASSWORD}")),

@@ -14,29 +14,9 @@ use serde_json::Value;
 
 use super::{Condition, Facts, Readiness, condition, group_of, int_at, not_observed, str_at};
 
-/// Kinds whose readiness is a set of conditions other than `Ready`.
-const CONDITIONS: &[(&str, &str, &[&str])] = &[
-    (
-        "monitoring.coreos.com",
-        "Prometheus",
-        &["Available", "Reconciled"],
-    ),
-    (
-        "monitoring.coreos.com",
-        "PrometheusAgent",
-        &["Available", "Reconciled"],
-    ),
-    (
-        "monitoring.coreos.com",
-        "Alertmanager",
-        &["Available", "Reconciled"],
-    ),
-    (
-        "monitoring.coreos.com",
-        "ThanosRuler",
-        &["Available", "Reconciled"],
-    ),
-];
+// Kinds whose readiness is a set of conditions other than `Ready` (one
+// table, which the GitOps health checks read too).
+use crate::pipeline::manifest::kinds::READY_CONDITIONS as CONDITIONS;
 
 pub(super) fn readiness(object: &Value, _: &Facts) -> Readiness {
     let group = group_of(str_at(object, &["apiVersion"]).unwrap_or_default());

@@ -9,6 +9,7 @@ mod cluster;
 mod port_forward;
 mod preflight;
 mod remove;
+mod secrets;
 mod session;
 mod status;
 mod table;
@@ -47,6 +48,9 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Preflight(args) => preflight::preflight(printer, &cli.global, args),
         Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
         Command::SupportBundle(args) => bundle::support_bundle(printer, &cli.global, args),
+        Command::Secrets(crate::front::cli::SecretsCommand::Apply(args)) => {
+            secrets::secrets_apply(printer, &cli.global, args)
+        }
     }
 }
 
@@ -94,8 +98,16 @@ fn prepare_spec(
 }
 
 fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(), Error> {
+    if args.files.len() > 1 && args.gitops.is_none() {
+        return Err(Error::Usage(
+            "several -f files make a fleet, which only `--out DIR --gitops ENGINE` writes".into(),
+        ));
+    }
+    if let (Some(dir), Some(engine)) = (&args.out, args.gitops) {
+        return render_gitops(printer, &args, dir, engine);
+    }
     if args.show_spec {
-        let spec = crate::pipeline::spec::load(&args.spec.file)?;
+        let spec = crate::pipeline::spec::load(&args.spec().file)?;
         let text = match format {
             OutputFormat::Text => crate::pipeline::yaml::to_string(&spec),
             OutputFormat::Json => {
@@ -104,7 +116,7 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         };
         return Ok(printer.out(&text)?);
     }
-    let (spec, mut manifests) = prepare(printer, &args.spec)?;
+    let (spec, mut manifests) = prepare(printer, &args.spec())?;
     let scope = match &args.scope {
         Some(wanted) => Some(parse_scope(wanted, &spec)?),
         None => None,
@@ -131,6 +143,58 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         OutputFormat::Json => crate::pipeline::output::json_list(&manifests),
     };
     Ok(printer.out(&text)?)
+}
+
+/// `render --out DIR --gitops ENGINE [-f SPEC]...`: the directory an engine
+/// syncs from, for one cluster or a fleet.
+fn render_gitops(
+    printer: &Printer,
+    args: &RenderArgs,
+    dir: &std::path::Path,
+    engine: crate::front::cli::GitopsEngine,
+) -> Result<(), Error> {
+    use crate::pipeline::gitops;
+    let options = gitops::Options {
+        engine: match engine {
+            crate::front::cli::GitopsEngine::Flux => gitops::Engine::Flux,
+            crate::front::cli::GitopsEngine::ArgoCd => gitops::Engine::ArgoCd,
+        },
+        repo_url: args.repo_url.clone(),
+        revision: args.revision.clone(),
+        path_prefix: args.path_prefix.clone(),
+    };
+    let mut rendered = Vec::new();
+    for file in &args.files {
+        let (spec, manifests) = prepare(printer, &args.spec_of(file))?;
+        let plan = crate::pipeline::plan::build(&manifests)?;
+        rendered.push((file.as_path(), spec.cluster.name, manifests, plan));
+    }
+    let named: Vec<(&str, &std::path::Path)> = rendered
+        .iter()
+        .map(|(file, name, ..)| (name.as_str(), *file))
+        .collect();
+    gitops::distinct_names(&named).map_err(|e| Error::Usage(e.to_string()))?;
+    let clusters: Vec<gitops::Cluster> = rendered
+        .iter()
+        .map(|(_, name, manifests, plan)| gitops::Cluster {
+            name,
+            manifests,
+            plan,
+        })
+        .collect();
+    let files = gitops::files(&clusters, &options).map_err(|e| Error::Usage(e.to_string()))?;
+    let written = crate::pipeline::output::write_files(dir, &files)?;
+    let left_out = rendered
+        .iter()
+        .flat_map(|(_, _, manifests, _)| manifests)
+        .filter(|m| gitops::out_of_git(m))
+        .count();
+    printer.info(&format!(
+        "wrote {written} files for {} cluster(s) to {}; {left_out} Secrets left out of git (create them with `cnvrgctl secrets apply`)",
+        clusters.len(),
+        dir.display()
+    ));
+    Ok(())
 }
 
 /// `cnvrgctl rbac`: the roles cnvrgctl's user needs, as YAML (or a JSON List).

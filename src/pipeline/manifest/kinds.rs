@@ -148,6 +148,32 @@ pub fn kind_group(kind: &str) -> Group {
     KIND_ORDER[kind_rank(kind)].1
 }
 
+/// Custom kinds whose readiness is a set of conditions other than `Ready`,
+/// each of which must be True: (group, kind, condition types). The readiness
+/// rules and the GitOps health checks both read it.
+pub const READY_CONDITIONS: &[(&str, &str, &[&str])] = &[
+    (
+        "monitoring.coreos.com",
+        "Prometheus",
+        &["Available", "Reconciled"],
+    ),
+    (
+        "monitoring.coreos.com",
+        "PrometheusAgent",
+        &["Available", "Reconciled"],
+    ),
+    (
+        "monitoring.coreos.com",
+        "Alertmanager",
+        &["Available", "Reconciled"],
+    ),
+    (
+        "monitoring.coreos.com",
+        "ThanosRuler",
+        &["Available", "Reconciled"],
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,10 @@ use crate::pipeline::spec::Spec;
 /// declared in the Secret's `cnvrgctl.io/generated-keys` annotation.
 pub const GENERATED: &str = "<generated-on-apply>";
 
+/// How the registry password starts until the apply path reads it (the rest
+/// names its source: `env:NAME>` or `file:PATH>`).
+pub const SET_ON_APPLY: &str = "<set-on-apply:";
+
 /// Secret inputs a render may embed. `render` passes none: every secret then
 /// shows as a placeholder naming where the value will come from.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +66,7 @@ pub fn build<'a>(
         let password = secrets
             .registry_password
             .clone()
-            .unwrap_or_else(|| format!("<set-on-apply:{}>", r.password_from));
+            .unwrap_or_else(|| format!("{SET_ON_APPLY}{}>", r.password_from));
         (
             r.server.clone(),
             r.user.clone().unwrap_or_default(),

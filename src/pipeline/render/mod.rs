@@ -18,7 +18,7 @@ use minijinja::value::Serde;
 use serde::Serialize;
 
 pub use checksum::CONFIG_CHECKSUM;
-pub use environment::{GENERATED, SecretInputs};
+pub use environment::{GENERATED, SET_ON_APPLY, SecretInputs};
 pub use error::RenderError;
 pub use templates::Templates;
 

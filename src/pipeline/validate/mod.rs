@@ -11,7 +11,7 @@ mod quota;
 mod schema;
 
 pub(crate) use quota::deployment_surge;
-pub use schema::PREREQUISITES;
+pub use schema::{Crds, PREREQUISITES};
 
 use std::any::TypeId;
 use std::fmt;
