@@ -6,6 +6,7 @@
 //! components a workload names in `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
 //! it for `render --plan`.
 
+mod graph;
 mod tree;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use crate::pipeline::manifest::{Manifest, Scope, keys};
 
 pub use crate::pipeline::manifest::kinds::Stage;
 
+pub use graph::Graph;
 pub use tree::print;
 
 /// The stage of a kind (a lookup in the one kind table,
