@@ -138,7 +138,10 @@ impl<'a> Graph<'a> {
             Some(scope) => {
                 let mine = |n: usize| nodes[n].scope == scope;
                 let waited_for = edges.iter().filter(|e| mine(e.1)).map(|e| e.0);
-                (0..nodes.len()).filter(|&n| mine(n)).chain(waited_for).collect()
+                (0..nodes.len())
+                    .filter(|&n| mine(n))
+                    .chain(waited_for)
+                    .collect()
             }
         };
         let mut namespaces: HashMap<&Scope, &str> = HashMap::new();
@@ -158,8 +161,11 @@ impl<'a> Graph<'a> {
     /// The graph of the nodes in `drawn` and the edges between them,
     /// renumbered, grouped by scope.
     fn keep(nodes: Vec<Node<'a>>, edges: &[(usize, usize)], drawn: &BTreeSet<usize>) -> Self {
-        let renumber: HashMap<usize, usize> =
-            drawn.iter().enumerate().map(|(new, &old)| (old, new)).collect();
+        let renumber: HashMap<usize, usize> = drawn
+            .iter()
+            .enumerate()
+            .map(|(new, &old)| (old, new))
+            .collect();
         let edges: Vec<(usize, usize)> = edges
             .iter()
             .filter_map(|(b, a)| Some((*renumber.get(b)?, *renumber.get(a)?)))
@@ -320,8 +326,125 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::pipeline::manifest::{Origin, keys};
+    use serde_json::json;
+
+    /// One object of `scope` (`None`: infra) and `component`, waiting for
+    /// the components in `depends_on`.
+    fn object(
+        scope: Option<&str>,
+        kind: &str,
+        name: &str,
+        component: &str,
+        depends_on: &str,
+    ) -> Manifest {
+        let namespace = scope.unwrap_or("cnvrg-infra");
+        let api = if kind == "Widget" {
+            "example.com/v1"
+        } else {
+            "apps/v1"
+        };
+        let mut object = json!({"apiVersion": api, "kind": kind,
+            "metadata": {"name": name, "namespace": namespace}});
+        if !depends_on.is_empty() {
+            object["metadata"]["annotations"] = json!({ keys::DEPENDS_ON: depends_on });
+        }
+        Manifest {
+            object,
+            origin: Origin {
+                scope: scope.map_or(Scope::Infra, |s| Scope::Tenant(s.into())),
+                component: component.into(),
+                template: format!("{component}.yaml.j2"),
+            },
+        }
+    }
+
+    /// A small spec's objects: an infra operator, its CRD and an exporter; a tenant
+    /// whose app (two Deployments) waits for its database and the operator.
+    pub(in crate::pipeline::plan) fn small() -> Vec<Manifest> {
+        let mut crd = object(
+            None,
+            "CustomResourceDefinition",
+            "widgets.example.com",
+            "crds",
+            "",
+        );
+        crd.object["apiVersion"] = json!("apiextensions.k8s.io/v1");
+        crd.object["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
+        crd.object["spec"] = json!({"group": "example.com", "names": {"kind": "Widget"}});
+        let mut namespace = object(None, "Namespace", "team-a", "namespace", "");
+        namespace.object["apiVersion"] = json!("v1");
+        namespace.object["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
+        namespace.origin.scope = Scope::Tenant("team-a".into());
+        let both = "db.v2, infra/widget-operator";
+        vec![
+            crd,
+            object(None, "Deployment", "widget-operator", "widget-operator", ""),
+            object(None, "DaemonSet", "node-exporter", "node-exporter", ""),
+            namespace,
+            object(Some("team-a"), "StatefulSet", "db", "db.v2", ""),
+            object(Some("team-a"), "Deployment", "app", "app", both),
+            object(Some("team-a"), "Deployment", "app-worker", "app", both),
+            object(
+                Some("team-a"),
+                "Widget",
+                "w",
+                "widgets",
+                "infra/widget-operator",
+            ),
+        ]
+    }
+
+    #[test]
+    fn an_edge_across_scopes_is_drawn_once() {
+        let manifests = small();
+        let plan = super::super::build(&manifests).unwrap();
+        let graph = Graph::of(&manifests, &plan, None);
+        let ids: Vec<(String, String)> = graph
+            .edges
+            .iter()
+            .map(|&(b, a)| (graph.nodes[b].id(), graph.nodes[a].id()))
+            .collect();
+        let across = (
+            "infra/widget-operator".to_string(),
+            "tenant.team-a/app".to_string(),
+        );
+        assert_eq!(ids.iter().filter(|e| **e == across).count(), 1, "{ids:?}");
+        // The app waits for the operator and its database, nothing implied.
+        let app = graph
+            .nodes
+            .iter()
+            .position(|n| n.id() == "tenant.team-a/app")
+            .unwrap();
+        let before: Vec<String> = graph
+            .before(app)
+            .iter()
+            .map(|&b| graph.nodes[b].id())
+            .collect();
+        assert_eq!(before, ["infra/widget-operator", "tenant.team-a/db.v2"]);
+    }
+
+    #[test]
+    fn one_scope_brings_the_nodes_it_waits_for() {
+        let manifests = small();
+        let plan = super::super::build(&manifests).unwrap();
+        let graph = Graph::of(&manifests, &plan, Some(&Scope::Tenant("team-a".into())));
+        let outside: Vec<String> = graph
+            .scopes
+            .iter()
+            .filter(|c| c.outside)
+            .flat_map(|c| c.nodes.iter().map(|&n| graph.nodes[n].id()))
+            .collect();
+        assert_eq!(outside, ["infra:CRDs", "infra/widget-operator"]);
+    }
 
     #[test]
     fn an_edge_a_longer_path_implies_is_left_out() {

@@ -41,9 +41,13 @@ fn print_scope(out: &mut String, graph: &Graph, cluster: &Cluster) {
     }
     if !workloads.is_empty() {
         // The workloads come after the setup and before the webhooks.
-        let at = lines.len() - usize::from(cluster.nodes.iter().any(|&n| {
-            graph.nodes[n].stage == Stage::Webhooks
-        }));
+        let at = lines.len()
+            - usize::from(
+                cluster
+                    .nodes
+                    .iter()
+                    .any(|&n| graph.nodes[n].stage == Stage::Webhooks),
+            );
         lines.insert(
             at,
             (
@@ -87,11 +91,7 @@ fn component_tree(graph: &Graph, workloads: &[usize]) -> Vec<String> {
             children.entry(p).or_default().push(c);
         }
     }
-    let forest = Forest {
-        graph,
-        workloads,
-        children,
-    };
+    let forest = Forest { graph, children };
     let mut lines = Vec::new();
     let mut seen = BTreeSet::new();
     let n = roots.len();
@@ -104,7 +104,6 @@ fn component_tree(graph: &Graph, workloads: &[usize]) -> Vec<String> {
 /// The component graph of one scope, walked as a tree.
 struct Forest<'g, 'a> {
     graph: &'g Graph<'a>,
-    workloads: &'g [usize],
     children: BTreeMap<usize, Vec<usize>>,
 }
 
