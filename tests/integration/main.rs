@@ -13,6 +13,7 @@ mod engine;
 mod faults;
 mod fuzz;
 mod isolation;
+mod manual;
 mod plan;
 mod platforms;
 mod port_forward;
