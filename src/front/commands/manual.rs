@@ -27,7 +27,7 @@ pub fn completion(printer: &Printer, args: CompletionArgs) -> Result<(), Error> 
 pub fn man(printer: &Printer, args: ManArgs) -> Result<(), Error> {
     let Some(dir) = args.out else {
         let mut page = Vec::new();
-        clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+        clap_mangen::Man::new(for_man()).render(&mut page)?;
         return Ok(printer.out(&String::from_utf8_lossy(&page))?);
     };
     let pages = pages();
@@ -52,11 +52,18 @@ fn pages() -> Vec<(String, Vec<u8>)> {
             walk(sub.clone(), out);
         }
     }
+    let mut out = Vec::new();
+    walk(for_man(), &mut out);
+    out
+}
+
+/// The command tree as man shows it: built (so subcommands know their full
+/// names, `cnvrgctl-tenant-add`), without the `help` command, which has no
+/// page.
+fn for_man() -> clap::Command {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
-    let mut out = Vec::new();
-    walk(cmd, &mut out);
-    out
+    cmd
 }
 
 fn write_pages(dir: &Path, pages: &[(String, Vec<u8>)]) -> Result<(), WriteError> {
