@@ -33,10 +33,6 @@ pub fn print(manifests: &[Manifest], plan: &Plan, only: Option<&Scope>) -> Strin
         writeln!(out, "  {line};").expect("writing to a String");
     }
     for cluster in &graph.scopes {
-        let title = match cluster.namespace {
-            Some(ns) => format!("{} (namespace {ns})", cluster.scope),
-            None => cluster.scope.to_string(),
-        };
         let style = if cluster.outside {
             OUTSIDE_STYLE
         } else {
@@ -46,7 +42,7 @@ pub fn print(manifests: &[Manifest], plan: &Plan, only: Option<&Scope>) -> Strin
             out,
             "  subgraph {} {{\n    graph [label={}, {style}];",
             quote(&format!("cluster_{}", cluster.scope)),
-            quote(&title)
+            quote(&cluster.title())
         )
         .expect("writing to a String");
         for &n in &cluster.nodes {

@@ -34,6 +34,16 @@ pub struct Cluster<'a> {
     pub nodes: Vec<usize>,
 }
 
+impl Cluster<'_> {
+    /// `tenant.team-a (namespace cnvrg-team-a)`, or the scope alone.
+    pub fn title(&self) -> String {
+        match self.namespace {
+            Some(ns) => format!("{} (namespace {ns})", self.scope),
+            None => self.scope.to_string(),
+        }
+    }
+}
+
 /// A stage of one scope, or one workload component.
 #[derive(Debug)]
 pub struct Node<'a> {
@@ -101,7 +111,8 @@ impl Node<'_> {
     }
 
     /// The node's stable identifier: `SCOPE/COMPONENT` for a component,
-    /// `SCOPE:stage` for a stage (a component name holds no `:`).
+    /// `SCOPE:stage` for a stage (a scope's name holds neither `/` nor `:`,
+    /// so the two kinds never meet).
     pub fn id(&self) -> String {
         match self.component {
             Some(c) => format!("{}/{c}", self.scope),
@@ -279,7 +290,7 @@ fn ancestors(v: usize, before: &[Vec<usize>]) -> BTreeSet<usize> {
 }
 
 /// `Kind/name` for up to three objects, counts per kind beyond that.
-pub fn summary(objects: &[&Manifest]) -> String {
+fn summary(objects: &[&Manifest]) -> String {
     if objects.len() <= 3 {
         objects
             .iter()

@@ -28,12 +28,9 @@ pub fn print(manifests: &[Manifest], plan: &Plan, only: Option<&Scope>) -> Strin
     let mut out = String::from("flowchart LR\n");
     let mut outside = Vec::new();
     for cluster in &graph.scopes {
-        let title = match cluster.namespace {
-            Some(ns) => format!("{} (namespace {ns})", cluster.scope),
-            None => cluster.scope.to_string(),
-        };
         let id = ids.make(&cluster.scope.to_string());
-        writeln!(out, "  subgraph {id}[\"{}\"]", escape(&title)).expect("writing to a String");
+        writeln!(out, "  subgraph {id}[\"{}\"]", escape(&cluster.title()))
+            .expect("writing to a String");
         for &n in &cluster.nodes {
             let label: Vec<String> = graph.nodes[n]
                 .label_lines()

@@ -21,7 +21,6 @@ use crate::pipeline::manifest::{Manifest, Scope, keys};
 pub use crate::pipeline::manifest::kinds::Stage;
 
 pub use dot::print as print_dot;
-pub use graph::Graph;
 pub use mermaid::print as print_mermaid;
 pub use tree::print;
 

@@ -21,11 +21,7 @@ pub fn print(manifests: &[Manifest], plan: &Plan, only: Option<&Scope>) -> Strin
 }
 
 fn print_scope(out: &mut String, graph: &Graph, cluster: &Cluster) {
-    match cluster.namespace {
-        Some(ns) => writeln!(out, "{} (namespace {ns})", cluster.scope),
-        None => writeln!(out, "{}", cluster.scope),
-    }
-    .expect("writing to a String");
+    writeln!(out, "{}", cluster.title()).expect("writing to a String");
 
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     let mut workloads = Vec::new();
