@@ -29,7 +29,8 @@ pub struct Global {
     /// Kubeconfig context to use (default: the current context).
     #[arg(long, global = true)]
     pub context: Option<String>,
-    /// Output format.
+    /// Output format (`dot` and `mermaid`: the plan as a graph, for
+    /// `render --plan` only).
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Do not colour output (also set by NO_COLOR).
@@ -78,6 +79,10 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 pub enum OutputFormat {
     Text,
     Json,
+    /// Graphviz DOT (`render --plan` only).
+    Dot,
+    /// A Mermaid flowchart (`render --plan` only).
+    Mermaid,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +126,11 @@ pub enum Command {
     /// The Secrets `render --out --gitops` leaves out of git.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Print the completion script of a shell (install: see the README).
+    Completion(CompletionArgs),
+    /// Print the man page of cnvrgctl, or with --out write one page per
+    /// command into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +148,21 @@ pub struct SecretsApplyArgs {
     /// Only this scope: `infra` or `tenant/NAME`.
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `cnvrgctl.1` and a page per command (`cnvrgctl-render.1`...)
+    /// into DIR instead of printing the top-level page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -410,7 +435,8 @@ pub struct RenderArgs {
     #[arg(long, conflicts_with = "plan")]
     pub show_spec: bool,
     /// Print the order of apply as a tree (stages, then workloads by
-    /// dependency) instead of manifests.
+    /// dependency) instead of manifests; with `-o dot` or `-o mermaid`, as a
+    /// graph to draw.
     #[arg(long)]
     pub plan: bool,
     /// With --out: also write the engine's objects (one per scope, in the

@@ -15,6 +15,7 @@ mod fuzz;
 mod gitops;
 mod gitops_secrets;
 mod isolation;
+mod manual;
 mod plan;
 mod platforms;
 mod port_forward;

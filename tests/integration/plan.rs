@@ -1,5 +1,6 @@
-//! The plan: the apply order as a tree (snapshots of the examples), the edges
-//! the executor relies on, and the errors of broken dependencies.
+//! The plan: the apply order as a tree, DOT and Mermaid (snapshots of the
+//! examples; DOT drawn by Graphviz), the edges the executor relies on, and
+//! the errors of broken dependencies.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +25,61 @@ fn tree_of_the_multi_tenant_example() {
 fn tree_of_the_single_namespace_example() {
     let (ms, plan) = plan_of("single-namespace");
     insta::assert_snapshot!(cnvrgctl::pipeline::plan::print(&ms, &plan, None));
+}
+
+#[test]
+fn dot_of_the_multi_tenant_example() {
+    let (ms, plan) = plan_of("multi-tenant");
+    insta::assert_snapshot!(cnvrgctl::pipeline::plan::print_dot(&ms, &plan, None));
+}
+
+#[test]
+fn mermaid_of_the_multi_tenant_example() {
+    let (ms, plan) = plan_of("multi-tenant");
+    insta::assert_snapshot!(cnvrgctl::pipeline::plan::print_mermaid(&ms, &plan, None));
+}
+
+/// Graphviz draws the DOT graph: every scope a cluster, every node a box.
+/// Under CI Graphviz must be there (`.ci/run` installs it); elsewhere the
+/// test says it skipped.
+#[test]
+fn graphviz_draws_the_dot_graph() {
+    let (ms, plan) = plan_of("multi-tenant");
+    let dot = cnvrgctl::pipeline::plan::print_dot(&ms, &plan, None);
+    let child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: Graphviz `dot` cannot run ({e}); CI installs it");
+            return;
+        }
+        other => other.expect("Graphviz `dot` runs (CI installs it)"),
+    };
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.is_empty(), "{stderr}");
+    let svg = String::from_utf8(out.stdout).unwrap();
+    for title in [
+        "cluster_infra",
+        "cluster_tenant.team&#45;a",
+        "cluster_tenant.research",
+        "cluster_tenant.vision",
+        "tenant.team&#45;a/webapp",
+        "infra/prometheus&#45;operator&#45;&gt;tenant.team&#45;a/prometheus",
+    ] {
+        assert!(svg.contains(&format!("<title>{title}</title>")), "{title}");
+    }
 }
 
 fn index(ms: &[Manifest], kind: &str, ns: Option<&str>, name: &str) -> usize {

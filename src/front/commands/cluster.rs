@@ -43,7 +43,8 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
             let text = serde_json::to_string_pretty(&changed).expect("changes serialize");
             printer.out(&(text + "\n"))?;
         }
-        OutputFormat::Text => {
+        // A graph format is refused in `run`.
+        OutputFormat::Text | OutputFormat::Dot | OutputFormat::Mermaid => {
             printer.lines(&diff::summary(&changes))?;
             for change in &changed {
                 printer.lines(&diff::hunks(change, args.unified))?;

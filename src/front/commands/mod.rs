@@ -6,6 +6,7 @@
 
 mod bundle;
 mod cluster;
+mod manual;
 mod port_forward;
 mod preflight;
 mod remove;
@@ -23,6 +24,7 @@ use crate::pipeline::render::{SecretInputs, Templates};
 use crate::pipeline::spec::Spec;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
+    graph_only_for_plan(&cli)?;
     match cli.command {
         Command::Render(args) => render(printer, cli.global.output, args),
         Command::Validate(args) => validate(printer, args),
@@ -51,7 +53,24 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Secrets(crate::front::cli::SecretsCommand::Apply(args)) => {
             secrets::secrets_apply(printer, &cli.global, args)
         }
+        Command::Completion(args) => manual::completion(printer, args),
+        Command::Man(args) => manual::man(printer, args),
     }
+}
+
+/// `-o dot` and `-o mermaid` draw the plan: anywhere but `render --plan`
+/// they are a usage error.
+fn graph_only_for_plan(cli: &Cli) -> Result<(), Error> {
+    let graph = matches!(cli.global.output, OutputFormat::Dot | OutputFormat::Mermaid);
+    if graph && !matches!(&cli.command, Command::Render(args) if args.plan) {
+        let value =
+            clap::ValueEnum::to_possible_value(&cli.global.output).expect("every format is listed");
+        return Err(Error::Usage(format!(
+            "-o {}: only `render --plan` draws a graph; use -o text or -o json here",
+            value.get_name()
+        )));
+    }
+    Ok(())
 }
 
 /// Spec, templates and validated objects: everything up to the cluster.
@@ -108,11 +127,10 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
     }
     if args.show_spec {
         let spec = crate::pipeline::spec::load(&args.spec().file)?;
-        let text = match format {
-            OutputFormat::Text => crate::pipeline::yaml::to_string(&spec),
-            OutputFormat::Json => {
-                serde_json::to_string_pretty(&spec).expect("the spec serializes") + "\n"
-            }
+        let text = if format == OutputFormat::Json {
+            serde_json::to_string_pretty(&spec).expect("the spec serializes") + "\n"
+        } else {
+            crate::pipeline::yaml::to_string(&spec)
         };
         return Ok(printer.out(&text)?);
     }
@@ -123,8 +141,12 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
     };
     if args.plan {
         let plan = crate::pipeline::plan::build(&manifests)?;
-        let tree = crate::pipeline::plan::print(&manifests, &plan, scope.as_ref());
-        return Ok(printer.out(&tree)?);
+        let draw = match format {
+            OutputFormat::Dot => crate::pipeline::plan::print_dot,
+            OutputFormat::Mermaid => crate::pipeline::plan::print_mermaid,
+            OutputFormat::Text | OutputFormat::Json => crate::pipeline::plan::print,
+        };
+        return Ok(printer.out(&draw(&manifests, &plan, scope.as_ref()))?);
     }
     if let Some(scope) = scope {
         manifests.retain(|m| m.origin.scope == scope);
@@ -138,9 +160,10 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         ));
         return Ok(());
     }
-    let text = match format {
-        OutputFormat::Text => crate::pipeline::output::yaml_stream(&manifests),
-        OutputFormat::Json => crate::pipeline::output::json_list(&manifests),
+    let text = if format == OutputFormat::Json {
+        crate::pipeline::output::json_list(&manifests)
+    } else {
+        crate::pipeline::output::yaml_stream(&manifests)
     };
     Ok(printer.out(&text)?)
 }
@@ -227,7 +250,8 @@ fn rbac(
             let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
             serde_json::to_string_pretty(&list).expect("serializes") + "\n"
         }
-        OutputFormat::Text => {
+        // A graph format is refused in `run`.
+        OutputFormat::Text | OutputFormat::Dot | OutputFormat::Mermaid => {
             let mut text = String::from(
                 "# The RBAC cnvrgctl's user needs for this spec (`cnvrgctl rbac`): every\n# rendered kind, and besides them:\n",
             );

@@ -25,9 +25,10 @@ pub fn preflight(printer: &Printer, global: &Global, args: PreflightArgs) -> Res
         requests(printer, global, &cluster);
         Ok::<_, Error>(report)
     })?;
-    match global.output {
-        OutputFormat::Json => printer.out(&(json(&report) + "\n"))?,
-        OutputFormat::Text => printer.out(&table(&report))?,
+    if global.output == OutputFormat::Json {
+        printer.out(&(json(&report) + "\n"))?;
+    } else {
+        printer.out(&table(&report))?;
     }
     verdict(&report)
 }

@@ -142,9 +142,10 @@ async fn watch(
 }
 
 fn print_status(printer: &Printer, global: &Global, rows: &[ComponentStatus]) -> Result<(), Error> {
-    match global.output {
-        OutputFormat::Json => printer.out(&status_json(rows))?,
-        OutputFormat::Text => printer.out(&status_table(rows))?,
+    if global.output == OutputFormat::Json {
+        printer.out(&status_json(rows))?;
+    } else {
+        printer.out(&status_table(rows))?;
     }
     Ok(())
 }
@@ -240,7 +241,8 @@ pub fn tenant_list(printer: &Printer, global: &Global, args: SpecArgs) -> Result
                 .collect();
             printer.out(&(serde_json::to_string_pretty(&list).expect("serializes") + "\n"))?;
         }
-        OutputFormat::Text => printer.out(&columns(
+        // A graph format is refused in `run`.
+        OutputFormat::Text | OutputFormat::Dot | OutputFormat::Mermaid => printer.out(&columns(
             ["NAME", "TYPE", "NAMESPACE", "HEALTH", "AGE"],
             &table,
         ))?,

@@ -3,9 +3,13 @@
 //! applied and ready. The graph comes from one table and one annotation: the
 //! kind table ([`crate::pipeline::manifest::kinds`]), which gives each kind its stage
 //! ([`stage_of`]) and the setup kinds their order inside a scope, and the
-//! components a workload names in `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster; `tree` prints
-//! it for `render --plan`.
+//! components a workload names in `cnvrgctl.io/depends-on`. Pure: it never talks to a cluster. For
+//! `render --plan`, `graph` groups it into stage and component nodes and
+//! reduces the edges; `tree`, `dot` and `mermaid` draw that.
 
+mod dot;
+mod graph;
+mod mermaid;
 mod tree;
 
 use std::collections::HashMap;
@@ -16,6 +20,8 @@ use crate::pipeline::manifest::{Manifest, Scope, keys};
 
 pub use crate::pipeline::manifest::kinds::Stage;
 
+pub use dot::print as print_dot;
+pub use mermaid::print as print_mermaid;
 pub use tree::print;
 
 /// The stage of a kind (a lookup in the one kind table,

@@ -1,90 +1,56 @@
 //! The plan as a tree, for `render --plan`: per scope, the stages in order,
 //! then the workloads as a tree of components (a component under the ones it
-//! waits for; one seen before is marked `(*)`, as `cargo tree` does). Pure text.
+//! waits for; one seen before is marked `(*)`, as `cargo tree` does). It
+//! draws the reduced [`Graph`] the pictures draw too. Pure text.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use super::graph::{Cluster, Graph};
 use super::{Plan, Stage};
-use crate::pipeline::manifest::kinds::{Group, kind_group};
 use crate::pipeline::manifest::{Manifest, Scope};
 
 /// The tree of `plan` over `manifests`, for every scope or only `only`.
 pub fn print(manifests: &[Manifest], plan: &Plan, only: Option<&Scope>) -> String {
-    let mut scopes: Vec<&Scope> = Vec::new();
-    for m in manifests {
-        if only.is_none_or(|s| *s == m.origin.scope) && !scopes.contains(&&m.origin.scope) {
-            scopes.push(&m.origin.scope);
-        }
-    }
+    let graph = Graph::of(manifests, plan, only);
     let mut out = String::new();
-    for scope in scopes {
-        let members: Vec<usize> = (0..manifests.len())
-            .filter(|&i| manifests[i].origin.scope == *scope)
-            .collect();
-        print_scope(&mut out, scope, &members, manifests, plan);
+    for cluster in graph.scopes.iter().filter(|c| !c.outside) {
+        print_scope(&mut out, &graph, cluster);
     }
     out
 }
 
-fn print_scope(
-    out: &mut String,
-    scope: &Scope,
-    members: &[usize],
-    manifests: &[Manifest],
-    plan: &Plan,
-) {
-    let namespace = members.iter().find_map(|&i| manifests[i].namespace());
-    match namespace {
-        Some(ns) => writeln!(out, "{scope} (namespace {ns})"),
-        None => writeln!(out, "{scope}"),
-    }
-    .expect("writing to a String");
+fn print_scope(out: &mut String, graph: &Graph, cluster: &Cluster) {
+    writeln!(out, "{}", cluster.title()).expect("writing to a String");
 
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
-    for stage in [
-        Stage::Prerequisites,
-        Stage::Crds,
-        Stage::Namespaces,
-        Stage::Setup,
-    ] {
-        let objects: Vec<&Manifest> = members
-            .iter()
-            .filter(|&&i| plan.steps[i].stage == stage)
-            .map(|&i| &manifests[i])
-            .collect();
-        if objects.is_empty() {
-            continue;
+    let mut workloads = Vec::new();
+    for &n in &cluster.nodes {
+        let node = &graph.nodes[n];
+        match node.stage {
+            Stage::Workloads => workloads.push(n),
+            stage => lines.push((
+                format!("{}: {}", stage.title(), node.parts().join(" → ")),
+                Vec::new(),
+            )),
         }
-        let text = if stage == Stage::Setup {
-            setup_line(&objects)
-        } else {
-            summary(&objects)
-        };
-        lines.push((format!("{}: {text}", stage.title()), Vec::new()));
     }
-
-    let workloads: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|&i| plan.steps[i].stage == Stage::Workloads)
-        .collect();
     if !workloads.is_empty() {
-        lines.push((
-            Stage::Workloads.title().to_string(),
-            component_tree(&workloads, manifests, plan),
-        ));
-    }
-    let hooks: Vec<&Manifest> = members
-        .iter()
-        .filter(|&&i| plan.steps[i].stage == Stage::Webhooks)
-        .map(|&i| &manifests[i])
-        .collect();
-    if !hooks.is_empty() {
-        lines.push((
-            format!("{}: {}", Stage::Webhooks.title(), summary(&hooks)),
-            Vec::new(),
-        ));
+        // The workloads come after the setup and before the webhooks.
+        let at = lines.len()
+            - usize::from(
+                cluster
+                    .nodes
+                    .iter()
+                    .any(|&n| graph.nodes[n].stage == Stage::Webhooks),
+            );
+        lines.insert(
+            at,
+            (
+                Stage::Workloads.title().to_string(),
+                component_tree(graph, &workloads),
+            ),
+        );
     }
 
     let n = lines.len();
@@ -101,110 +67,27 @@ fn print_scope(
     }
 }
 
-/// The setup groups in order, `→` between groups that wait for each other.
-fn setup_line(objects: &[&Manifest]) -> String {
-    let groups: Vec<String> = Group::SETUP
-        .into_iter()
-        .filter_map(|group| {
-            let in_group: Vec<&Manifest> = objects
-                .iter()
-                .copied()
-                .filter(|m| kind_group(m.kind()) == group)
-                .collect();
-            (!in_group.is_empty()).then(|| counts(&in_group))
-        })
-        .collect();
-    groups.join(" → ")
-}
-
-/// `Kind/name` for up to three objects, counts per kind beyond that.
-fn summary(objects: &[&Manifest]) -> String {
-    if objects.len() <= 3 {
-        objects
-            .iter()
-            .map(|m| format!("{}/{}", m.kind(), m.name()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        counts(objects)
-    }
-}
-
-/// `Kind ×N` per kind, in first-seen order.
-fn counts(objects: &[&Manifest]) -> String {
-    let mut order: Vec<&str> = Vec::new();
-    let mut n: BTreeMap<&str, usize> = BTreeMap::new();
-    for m in objects {
-        if !order.contains(&m.kind()) {
-            order.push(m.kind());
-        }
-        *n.entry(m.kind()).or_default() += 1;
-    }
-    order
-        .iter()
-        .map(|k| format!("{k} ×{}", n[k]))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The workload components of one scope as tree lines (without the scope's
-/// own prefix).
-fn component_tree(workloads: &[usize], manifests: &[Manifest], plan: &Plan) -> Vec<String> {
-    let scope = &manifests[workloads[0]].origin.scope;
-    // component → its workload objects; component → components it waits for.
-    let mut objects: BTreeMap<&str, Vec<&Manifest>> = BTreeMap::new();
-    let mut parents: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut outside: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for &i in workloads {
-        let m = &manifests[i];
-        let c = m.origin.component.as_str();
-        objects.entry(c).or_default().push(m);
-        parents.entry(c).or_default();
-        for dep in &plan.steps[i].depends_on {
-            if dep.scope == *scope {
-                if dep.component != c {
-                    parents
-                        .get_mut(c)
-                        .expect("inserted above")
-                        .insert(dep.component.clone());
-                }
-            } else {
-                outside.entry(c).or_default().insert(dep.to_string());
-            }
-        }
-    }
-    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut roots: Vec<&str> = Vec::new();
-    for (c, ps) in &parents {
-        let known: Vec<&String> = ps
-            .iter()
-            .filter(|p| objects.contains_key(p.as_str()))
-            .collect();
-        // Show a component only under the parents it does not also reach
-        // through another parent (webapp waits for migrate, which waits for
-        // postgres: webapp appears under migrate, not under postgres too).
-        let known: Vec<&String> = known
+/// The workload components of one scope (`workloads`, nodes of `graph`) as
+/// tree lines, without the scope's own prefix: each under the components of
+/// its scope it waits for after the reduction.
+fn component_tree(graph: &Graph, workloads: &[usize]) -> Vec<String> {
+    let mut children: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut roots = Vec::new();
+    for &c in workloads {
+        let parents: Vec<usize> = graph
+            .before(c)
             .iter()
             .copied()
-            .filter(|p| {
-                !known
-                    .iter()
-                    .any(|q| q != p && ancestors(q.as_str(), &parents).contains(p.as_str()))
-            })
+            .filter(|p| workloads.contains(p))
             .collect();
-        if known.is_empty() {
+        if parents.is_empty() {
             roots.push(c);
         }
-        for p in known {
-            let key = objects.get_key_value(p.as_str()).expect("known").0;
-            children.entry(key).or_default().push(c);
+        for p in parents {
+            children.entry(p).or_default().push(c);
         }
     }
-    let forest = Forest {
-        objects,
-        children,
-        outside,
-    };
+    let forest = Forest { graph, children };
     let mut lines = Vec::new();
     let mut seen = BTreeSet::new();
     let n = roots.len();
@@ -214,55 +97,45 @@ fn component_tree(workloads: &[usize], manifests: &[Manifest], plan: &Plan) -> V
     lines
 }
 
-/// Every component `c` waits for, directly or not.
-fn ancestors<'a>(c: &str, parents: &'a BTreeMap<&str, BTreeSet<String>>) -> BTreeSet<&'a str> {
-    let mut out = BTreeSet::new();
-    let mut todo: Vec<&str> = parents
-        .get(c)
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    while let Some(p) = todo.pop() {
-        if out.insert(p) {
-            todo.extend(parents.get(p).into_iter().flatten().map(String::as_str));
-        }
-    }
-    out
-}
-
 /// The component graph of one scope, walked as a tree.
-struct Forest<'a> {
-    objects: BTreeMap<&'a str, Vec<&'a Manifest>>,
-    children: BTreeMap<&'a str, Vec<&'a str>>,
-    /// Dependencies outside the scope (`infra/...`), per component.
-    outside: BTreeMap<&'a str, BTreeSet<String>>,
+struct Forest<'g, 'a> {
+    graph: &'g Graph<'a>,
+    children: BTreeMap<usize, Vec<usize>>,
 }
 
-impl<'a> Forest<'a> {
+impl Forest<'_, '_> {
     fn walk(
         &self,
-        component: &'a str,
+        node: usize,
         prefix: &str,
         last: bool,
-        seen: &mut BTreeSet<&'a str>,
+        seen: &mut BTreeSet<usize>,
         lines: &mut Vec<String>,
     ) {
         let branch = if last { "└── " } else { "├── " };
-        let first_time = seen.insert(component);
-        let mut line = format!("{prefix}{branch}{component}");
-        if !first_time {
+        let component = &self.graph.nodes[node];
+        let mut line = format!("{prefix}{branch}{}", component.name());
+        if !seen.insert(node) {
             line.push_str(" (*)");
             lines.push(line);
             return;
         }
-        write!(line, ": {}", summary(&self.objects[component])).expect("writing to a String");
-        if let Some(deps) = self.outside.get(component) {
-            let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+        write!(line, ": {}", component.parts().join(" → ")).expect("writing to a String");
+        // Components of other scopes it waits for (`infra/...`).
+        let outside: BTreeSet<String> = self
+            .graph
+            .before(node)
+            .iter()
+            .filter(|&&p| self.graph.nodes[p].scope != component.scope)
+            .filter_map(|&p| self.graph.nodes[p].dependency())
+            .map(|d| d.to_string())
+            .collect();
+        if !outside.is_empty() {
+            let deps: Vec<&str> = outside.iter().map(String::as_str).collect();
             write!(line, " (after {})", deps.join(", ")).expect("writing to a String");
         }
         lines.push(line);
-        let kids = self.children.get(component).cloned().unwrap_or_default();
+        let kids = self.children.get(&node).cloned().unwrap_or_default();
         let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
         let n = kids.len();
         for (k, kid) in kids.into_iter().enumerate() {
