@@ -118,6 +118,28 @@ pub enum Command {
     /// of containers not ready or restarted; secret values masked. Reads
     /// that are refused are listed in its errors.txt (exit 0).
     SupportBundle(SupportBundleArgs),
+    /// Write a spec (cluster.yaml, tenants/NAME.yaml) from the operators'
+    /// custom resources: CnvrgInfra and CnvrgApp (the cnvrg operator),
+    /// Workspace (Cartographer). Fields without a counterpart are written as
+    /// comments; secrets never are.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["from_cluster", "files"])))]
+pub struct ImportArgs {
+    /// Read the custom resources from the cluster, in every namespace.
+    #[arg(long)]
+    pub from_cluster: bool,
+    /// Read the custom resources from these YAML files (multi-document).
+    #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Directory to write cluster.yaml and tenants/ into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Replace spec files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@
 //! every part. Nothing here speaks HTTP or uses the engine or the front end.
 
 pub mod images;
+pub mod import;
 pub mod manifest;
 pub mod output;
 pub mod plan;

@@ -6,6 +6,7 @@
 
 mod bundle;
 mod cluster;
+mod import;
 mod port_forward;
 mod preflight;
 mod remove;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         Command::Preflight(args) => preflight::preflight(printer, &cli.global, args),
         Command::PortForward(args) => port_forward::port_forward(printer, &cli.global, args),
         Command::SupportBundle(args) => bundle::support_bundle(printer, &cli.global, args),
+        Command::Import(args) => import::import(printer, &cli.global, args),
     }
 }
 
