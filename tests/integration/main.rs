@@ -12,6 +12,7 @@ mod e2e;
 mod engine;
 mod faults;
 mod fuzz;
+mod import;
 mod isolation;
 mod plan;
 mod platforms;
