@@ -127,7 +127,8 @@ fn names_are_rendered(fixture: &str, list: &Value, files: &[(String, String)]) {
         let single = tenant["spec"]["namespace"].is_null();
         for row in rows
             .iter()
-            .filter(|r| !r.ours.0.is_empty() && !(single && r.component == "prometheus"))
+            .filter(|r| !r.ours.0.is_empty())
+            .filter(|r| !single || r.component != "prometheus")
         {
             let (kind, object) = row.ours;
             let object = object.replace("{ws}", name).replace("{pool}", &pool);
