@@ -116,9 +116,12 @@ fn place(
         return Ok(());
     };
     let into = cluster.unwrap_or(doc);
-    if let Some(existing) = into.get(target)
-        && *existing != value
-    {
+    match into.get(target) {
+        // An earlier resource set the same: nothing to add.
+        Some(existing) if *existing == value => return Ok(()),
+        _ => {}
+    }
+    if let Some(existing) = into.get(target) {
         return Err(format!(
             "the cluster's `{}` is already {} from an earlier resource; cnvrgctl sets it once",
             display(target),

@@ -270,3 +270,79 @@ fn pool_problems(res: &Resource) -> Vec<Problem> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn resources(text: &str) -> Vec<Resource> {
+        from_text(Path::new("in.yaml"), text).unwrap()
+    }
+
+    const APP: &str = "apiVersion: mlops.cnvrg.io/v1\nkind: CnvrgApp\nmetadata: {name: NAME, namespace: NS}\nspec:\n  clusterDomain: NAME.example\n  registry: {url: docker.io, user: bot, password: TopSecretValue1}\n  networking: {ingress: {type: TYPE}}\n";
+
+    fn app(name: &str, ns: &str, ingress: &str) -> String {
+        APP.replace("NAME", name)
+            .replace("NS", ns)
+            .replace("TYPE", ingress)
+    }
+
+    #[test]
+    fn cluster_wide_fields_come_from_the_first_resource_and_a_differing_one_is_a_comment() {
+        let text = format!(
+            "{}---\n{}",
+            app("a", "ns-a", "istio"),
+            app("b", "ns-b", "nodeport")
+        );
+        let imported = import(&resources(&text)).unwrap();
+        assert!(
+            imported.cluster.contains("  ingress:\n    type: istio\n"),
+            "{}",
+            imported.cluster
+        );
+        assert!(
+            imported
+                .cluster
+                .contains("passwordEnv: CNVRG_REGISTRY_PASSWORD")
+        );
+        assert!(!imported.cluster.contains("TopSecretValue1"));
+        let b = &imported.tenant_files[1].1;
+        assert!(
+            b.contains("# not imported: spec.networking.ingress.type = nodeport (the cluster's `ingress.type` is already istio from an earlier resource; cnvrgctl sets it once)"),
+            "{b}"
+        );
+        // The same password source twice: one note, one comment.
+        assert_eq!(imported.notes.len(), 1, "{:?}", imported.notes);
+        assert_eq!(
+            imported
+                .cluster
+                .matches("export CNVRG_REGISTRY_PASSWORD")
+                .count(),
+            1
+        );
+        assert_eq!(imported.tallies[1].commented, 1);
+    }
+
+    #[test]
+    fn a_lone_app_in_the_infra_namespace_is_single_namespace_and_one_beside_others_is_refused() {
+        let lone = import(&resources(&app("a", "cnvrg-infra", "istio"))).unwrap();
+        assert!(
+            lone.cluster.contains("  mode: single-namespace\n"),
+            "{}",
+            lone.cluster
+        );
+        assert!(!lone.tenant_files[0].1.contains("namespace:"));
+        let text = format!(
+            "{}---\n{}",
+            app("a", "cnvrg-infra", "istio"),
+            app("b", "ns-b", "istio")
+        );
+        let err = import(&resources(&text)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "in.yaml:3: CnvrgApp/cnvrg-infra/a: metadata.namespace: in the infra namespace `cnvrg-infra` beside other tenants\n  help: only a lone CnvrgApp can share the infra namespace (mode: single-namespace); import it on its own"
+        );
+    }
+}
