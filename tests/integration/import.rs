@@ -286,6 +286,31 @@ fn crd(group: &str, version: &str, kind: &str, plural: &str, scope: &str) -> Val
     })
 }
 
+/// Waits until the server's discovery document at `path` lists `plurals`
+/// (a new CRD's kinds appear once the controller has established it).
+fn wait_served(env: &Env, path: &str, plurals: &[&str]) {
+    use std::io::{Read, Write};
+    let host = env.server.url().trim_start_matches("http://").to_string();
+    for _ in 0..600 {
+        let mut stream = std::net::TcpStream::connect(&host).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer testserver-token\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        if plurals
+            .iter()
+            .all(|p| response.contains(&format!("\"name\":\"{p}\"")))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{path} never served {plurals:?}");
+}
+
 #[test]
 fn from_cluster_lists_every_namespace_and_a_missing_crd_is_none_found() {
     let env = Env::new(crate::common::cluster::SMALL);
@@ -304,6 +329,11 @@ fn from_cluster_lists_every_namespace_and_a_missing_crd_is_none_found() {
         "cnvrgapps",
         "Namespaced",
     ));
+    wait_served(
+        &env,
+        "/apis/mlops.cnvrg.io/v1",
+        &["cnvrginfras", "cnvrgapps"],
+    );
     let text = std::fs::read_to_string("tests/fixtures/import/cnvrg-operator.yaml").unwrap();
     for doc in text.split("\n---\n") {
         let object: Value = serde_yaml::from_str(doc).unwrap();

@@ -292,17 +292,16 @@ fn capture(pattern: &str, path: &[Step]) -> Option<Vec<Step>> {
 /// `target` with its wildcards replaced by `captured`, in order.
 fn fill(target: &str, captured: &[Step]) -> Vec<Step> {
     let mut next = captured.iter();
-    let mut out = Vec::new();
-    for step in steps(&target.replace("[]", "[0]")) {
-        out.push(
-            match (&step, target.contains('*') || target.contains("[]")) {
-                (Step::Key(k), true) if k == "*" => next.next().cloned().unwrap_or(step),
-                (Step::Index(_), true) => next.next().cloned().unwrap_or(step),
-                _ => step,
-            },
-        );
-    }
-    out
+    steps(&target.replace("[]", "[0]"))
+        .into_iter()
+        .map(|step| {
+            let wildcard = matches!(&step, Step::Index(_)) || step == Step::Key("*".into());
+            match wildcard {
+                true => next.next().cloned().unwrap_or(step),
+                false => step,
+            }
+        })
+        .collect()
 }
 
 /// Our section for an operator field: the longest listed prefix.
