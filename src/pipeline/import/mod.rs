@@ -45,8 +45,8 @@ pub struct ImportedTenant {
 }
 
 impl ImportedTenant {
-    /// The operator's objects and ours for this tenant's components, with
-    /// the workspace name filled in (`{pool}` stays: one row per pool kind).
+    /// The operator's objects and ours for this tenant's components
+    /// (`{ws}` and `{pool}` stand for the workspace's and a pool's name).
     pub fn names(&self) -> Vec<names::NameRow> {
         match self.kind {
             Kind::Workspace => names::WORKSPACE.to_vec(),
