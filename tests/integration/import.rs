@@ -238,6 +238,13 @@ fn bad_input_names_the_resource_file_line_and_field_and_writes_nothing() {
             APP.replace("  clusterDomain: ml.acme.example\n", "  controlPlane: {}\n"),
         ),
         (
+            "a tenant name twice",
+            format!(
+                "{APP}---\n{}",
+                WORKSPACE.replace("name: research,", "name: team-a,")
+            ),
+        ),
+        (
             "duplicate pools",
             format!(
                 "{APP}---\n{}",

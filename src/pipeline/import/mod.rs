@@ -221,6 +221,19 @@ fn check(resources: &[Resource]) -> Result<(), ImportError> {
             ));
         }
     }
+    let tenants: Vec<&Resource> = resources
+        .iter()
+        .filter(|r| r.kind != Kind::CnvrgInfra)
+        .collect();
+    for (i, res) in tenants.iter().enumerate() {
+        if let Some(first) = tenants[..i].iter().find(|t| t.name == res.name) {
+            problems.push(res.problem(
+                "metadata.name",
+                format!("tenant `{}` is also {} ({})", res.name, first.id(), first.origin),
+                Some("two tenants cannot share a name: rename one in the input, or import them into separate specs".into()),
+            ));
+        }
+    }
     for res in resources {
         match res.kind {
             Kind::CnvrgApp if res.spec["clusterDomain"].as_str().is_none_or(str::is_empty) => {

@@ -123,12 +123,23 @@ pub fn from_text(path: &Path, text: &str) -> Result<Vec<Resource>, Vec<Problem>>
             } else {
                 String::new()
             };
+            let positions = Positions::index(&doc);
             match from_object(item, origin.clone()) {
                 Ok(mut r) => {
-                    r.positions = Some((Positions::index(&doc), start, prefix));
+                    r.positions = Some((positions, start, prefix));
                     found.push(r);
                 }
-                Err(p) => problems.push(p),
+                Err(mut p) => {
+                    // At the field's own line.
+                    let at = p
+                        .field
+                        .as_ref()
+                        .and_then(|f| positions.find(&format!("{prefix}{f}")));
+                    if let (Some(pos), Origin::File { line, .. }) = (at, &mut p.origin) {
+                        *line = pos.line + start - 1;
+                    }
+                    problems.push(p);
+                }
             }
         }
     }
@@ -224,7 +235,7 @@ mod tests {
         let problems = from_text(Path::new("in.yaml"), text).unwrap_err();
         assert_eq!(
             problems[0].to_string(),
-            "in.yaml:5: CnvrgAp/b: kind: `CnvrgAp` (mlops.cnvrg.io/v1) is not a resource import reads\n  help: did you mean `CnvrgApp`?"
+            "in.yaml:6: CnvrgAp/b: kind: `CnvrgAp` (mlops.cnvrg.io/v1) is not a resource import reads\n  help: did you mean `CnvrgApp`?"
         );
         let ok = from_text(
             Path::new("in.yaml"),
