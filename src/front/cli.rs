@@ -131,6 +131,11 @@ pub enum Command {
     /// Print the man page of cnvrgctl, or with --out write one page per
     /// command into a directory.
     Man(ManArgs),
+    /// Write a spec (cluster.yaml, tenants/NAME.yaml) from the operators'
+    /// custom resources: CnvrgInfra and CnvrgApp (the cnvrg operator),
+    /// Workspace (Cartographer). Fields without a counterpart are written as
+    /// comments; secrets never are.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +168,23 @@ pub struct ManArgs {
     /// into DIR instead of printing the top-level page.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["from_cluster", "files"])))]
+pub struct ImportArgs {
+    /// Read the custom resources from the cluster, in every namespace.
+    #[arg(long)]
+    pub from_cluster: bool,
+    /// Read the custom resources from these YAML files (multi-document).
+    #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Directory to write cluster.yaml and tenants/ into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Replace spec files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

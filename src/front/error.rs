@@ -41,6 +41,9 @@ pub enum Error {
     /// A flag's value is wrong.
     #[error("{0}")]
     Usage(String),
+    /// The operators' resources could not be imported.
+    #[error(transparent)]
+    Import(#[from] crate::pipeline::import::ImportError),
     /// Output could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
@@ -87,7 +90,8 @@ impl Error {
             | Error::Render(_)
             | Error::Validate(_)
             | Error::Plan(_)
-            | Error::Usage(_) => EXIT_INVALID,
+            | Error::Usage(_)
+            | Error::Import(_) => EXIT_INVALID,
             Error::Write(_) | Error::Stdout(_) => EXIT_OUTPUT,
             Error::Cluster(_) | Error::Precondition(_) => EXIT_CLUSTER,
             Error::NotReady(_) | Error::NotReadyYet(_) => EXIT_NOT_READY,

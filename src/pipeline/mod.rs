@@ -11,6 +11,7 @@
 
 pub mod gitops;
 pub mod images;
+pub mod import;
 pub mod manifest;
 pub mod output;
 pub mod plan;

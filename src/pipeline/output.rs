@@ -99,6 +99,12 @@ pub enum WriteError {
         .0.display()
     )]
     NotOurs(PathBuf),
+    /// Files that would be replaced (`import` without `--force`).
+    #[error(
+        "refusing to overwrite {}; --force replaces them",
+        .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    Exists(Vec<PathBuf>),
     /// The file system refused.
     #[error("cannot write {}: {source}", path.display())]
     Io {

@@ -56,6 +56,13 @@ const SECRET_KEYS: [&str; 7] = [
     "credential",
 ];
 
+/// Whether a key's name says its value is a secret (`password`, `token`,
+/// `secretKey`...).
+pub fn secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    SECRET_KEYS.iter().any(|s| lower.contains(s))
+}
+
 /// Remembers the secret values of a Secret object: the keys it generates
 /// (`cnvrgctl.io/generated-keys`), keys named like secrets (`password`,
 /// `token`, `...key`...) and registry credentials, in `data` (base64 and
@@ -71,9 +78,7 @@ pub fn register_secret(object: &Value) {
         .collect();
     let secret = |key: &str| {
         let lower = key.to_ascii_lowercase();
-        generated.iter().any(|g| g == key)
-            || lower.starts_with(".docker")
-            || SECRET_KEYS.iter().any(|s| lower.contains(s))
+        generated.iter().any(|g| g == key) || lower.starts_with(".docker") || secret_key(key)
     };
     for (field, encoded) in [("data", true), ("stringData", false)] {
         let Some(data) = object[field].as_object() else {

@@ -14,6 +14,7 @@ mod faults;
 mod fuzz;
 mod gitops;
 mod gitops_secrets;
+mod import;
 mod isolation;
 mod manual;
 mod plan;

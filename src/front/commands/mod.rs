@@ -6,6 +6,7 @@
 
 mod bundle;
 mod cluster;
+mod import;
 mod manual;
 mod port_forward;
 mod preflight;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
         }
         Command::Completion(args) => manual::completion(printer, args),
         Command::Man(args) => manual::man(printer, args),
+        Command::Import(args) => import::import(printer, &cli.global, args),
     }
 }
 

@@ -20,8 +20,8 @@ mod tenant_file;
 
 pub use error::{Diagnostic, Source, SpecError, did_you_mean};
 pub use model::{
-    ContainerDefaults, CpuMemory, IngressType, Mode, Platform, ReclaimPolicy, ResourceList,
-    Resources, TenantQuota, TenantType,
+    API_VERSION, ContainerDefaults, CpuMemory, IngressType, Mode, Platform, ReclaimPolicy,
+    ResourceList, Resources, TenantQuota, TenantType,
 };
 pub use names::{dns1123_label, dns1123_subdomain};
 pub use quantity::Quantity;
