@@ -114,7 +114,7 @@ const SIZED_BY: &[(&str, &str)] = &[
     ),
     (
         "infra/prometheus.yaml.j2",
-        "spec.infra.monitoring.prometheus.resources",
+        "the profile's prometheus.resources (a profiles/NAME.yaml beside the spec overrides it)",
     ),
     (
         "infra/hostpath-provisioner.yaml.j2",
