@@ -18,4 +18,5 @@ pub mod kube;
 pub mod preflight;
 pub mod readiness;
 pub mod status;
+pub mod timings;
 pub mod wait;

@@ -105,15 +105,25 @@ impl<A: Actions> Stages<'_, A> {
     /// One object through the stages; how it ended is told, and published
     /// to those waiting on it.
     async fn turn<'t>(&self, target: &'t Target, after: &[usize]) -> (&'t Target, Ended) {
+        let object = target.change.id();
         let ended = if !self.blocked.until_free(after).await || self.stop.stopping() {
             Ended::NotStarted
         } else {
+            self.observer.event(Event::Unblocked {
+                object: object.clone(),
+            });
             match self.applying.apply(target).await {
-                Ok(applied) => self.waiting.until_ready(target, &applied).await,
+                Ok(applied) => {
+                    if applied.written {
+                        self.observer.event(Event::Written {
+                            object: object.clone(),
+                        });
+                    }
+                    self.waiting.until_ready(target, &applied).await
+                }
                 Err(ended) => ended,
             }
         };
-        let object = target.change.id();
         match &ended {
             Ended::Ready { .. } => self.observer.event(Event::Ready {
                 object,
