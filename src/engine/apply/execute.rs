@@ -9,7 +9,6 @@
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::actions::Actions;
@@ -18,6 +17,7 @@ use super::blocked::Blocked;
 use super::ended::{Ended, Ends};
 use super::observe::{Observed, Target};
 use super::parents::Parents;
+use super::slots::Slots;
 use super::stop::Stop;
 use super::waiting::Waiting;
 use super::{Event, Observer, Options, Problem, Summary, remove};
@@ -46,7 +46,7 @@ pub(super) async fn execute<A: Actions>(
             options,
             observer,
             stop: &stop,
-            writes: Semaphore::new(options.concurrency.max(1)),
+            writes: Slots::new(options.concurrency, after),
             deadline,
         },
         waiting: Waiting {
@@ -114,7 +114,7 @@ impl<A: Actions> Stages<'_, A> {
             });
             match self.applying.apply(target).await {
                 Ok(applied) => {
-                    if applied.written {
+                    if applied.written() {
                         self.observer.event(Event::Written {
                             object: object.clone(),
                         });
