@@ -24,3 +24,4 @@ mod progress;
 mod render;
 mod secrets;
 mod spec_errors;
+mod timings;
