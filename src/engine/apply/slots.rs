@@ -1,7 +1,7 @@
 //! The write slots: at most `concurrency` writes in flight. When more
 //! objects wait for a slot than there are, the one with the longest chain of
 //! dependents still behind it goes first (its branch decides when the run
-//! ends), then the first in plan order. A first-come semaphore would serve
+//! ends), then the one that asked first. A first-come semaphore would serve
 //! them in the order they asked, so that when an object turns ready, the one
 //! dependent that leads on to a database and its workloads waits behind a
 //! dozen unrelated ConfigMaps that became eligible at the same moment. It
@@ -13,8 +13,8 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-/// Who goes first: the longer chain behind it, then the earlier plan step.
-type Rank = (usize, Reverse<usize>);
+/// Who goes first: the longer chain behind it, then the earlier request.
+type Rank = (usize, Reverse<u64>);
 
 struct Asking {
     rank: Rank,
@@ -42,6 +42,8 @@ impl Ord for Asking {
 struct State {
     free: usize,
     asking: BinaryHeap<Asking>,
+    /// Requests so far: the next one's number.
+    asked: u64,
 }
 
 /// The run's write slots, and each plan step's chain of dependents.
@@ -84,7 +86,7 @@ impl Slots {
         Slots {
             state: Mutex::new(State {
                 free: count.max(1),
-                asking: BinaryHeap::new(),
+                ..State::default()
             }),
             behind: behind(after),
         }
@@ -96,14 +98,15 @@ impl Slots {
     pub(super) async fn acquire(&self, step: usize) -> Slot<'_> {
         let (grant, receiver) = oneshot::channel();
         let behind = self.behind.get(step).copied().unwrap_or_default();
-        self.state
-            .lock()
-            .expect("not poisoned")
-            .asking
-            .push(Asking {
-                rank: (behind, Reverse(step)),
+        {
+            let mut state = self.state.lock().expect("not poisoned");
+            let asked = state.asked;
+            state.asked += 1;
+            state.asking.push(Asking {
+                rank: (behind, Reverse(asked)),
                 grant,
             });
+        }
         let mut pending = Pending {
             grant: Some(receiver),
             slots: self,
@@ -175,7 +178,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_freed_slot_goes_to_the_longest_chain_then_to_plan_order() {
+    async fn a_freed_slot_goes_to_the_longest_chain_then_to_the_first_to_ask() {
         let after: Vec<&[usize]> = vec![&[], &[], &[], &[], &[3]];
         let slots = Slots::new(1, &after);
         let held = slots.acquire(0).await;
@@ -195,6 +198,6 @@ mod tests {
             futures::future::join3(ask(2), ask(1), ask(3)),
         );
         all.await;
-        assert_eq!(*order.lock().unwrap(), [3, 1, 2]);
+        assert_eq!(*order.lock().unwrap(), [3, 2, 1]);
     }
 }
