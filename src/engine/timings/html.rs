@@ -218,9 +218,9 @@ fn group(
         .filter_map(|&r| timings.rows[r].phases.end)
         .max()
         .unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<details{}><summary>{}<span class=\"sub\">{} objects, {} written, last done at {}{}</span></summary>\n",
+        "<details{}><summary>{}<span class=\"sub\">{} objects, {} written, last done at {}{}</span></summary>",
         if open { " open" } else { "" },
         escape(scope),
         rows.len(),
