@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::record::written;
 use super::{Critical, End, Row, Timings, seconds};
 
 /// Scopes with more rows than this start folded unless they hold part of
@@ -100,13 +99,16 @@ fn headline(out: &mut String, timings: &Timings, critical: &Critical) {
             format!(
                 "{} ({} written, {} ready, {} failed or timed out, {} not started)",
                 timings.rows.len(),
-                count(&written),
+                count(&Row::written),
                 count(&|r| r.phases.end_as == End::Ready),
                 count(&|r| matches!(r.phases.end_as, End::Failed | End::TimedOut)),
                 count(&|r| r.phases.end_as == End::NotStarted),
             ),
         ),
-        ("waiting on the concurrency limit".to_string(), time(slot)),
+        (
+            "waiting on the concurrency limit (summed over objects)".to_string(),
+            time(slot),
+        ),
         ("API requests".to_string(), timings.requests.to_string()),
     ]);
     for (name, value) in rows {
@@ -224,7 +226,7 @@ fn group(
         if open { " open" } else { "" },
         escape(scope),
         rows.len(),
-        rows.iter().filter(|&&r| written(&timings.rows[r])).count(),
+        rows.iter().filter(|&&r| timings.rows[r].written()).count(),
         seconds(last),
         if on_path > 0 {
             format!(", {on_path} on the critical path")
@@ -299,7 +301,7 @@ fn totals(out: &mut String, title: &str, timings: &Timings, key: impl Fn(&Row) -
         }
         let count = counts.entry(key(row)).or_default();
         count.0 += 1;
-        count.1 += usize::from(written(row));
+        count.1 += usize::from(row.written());
     }
     let _ = write!(
         out,

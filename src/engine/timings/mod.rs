@@ -123,6 +123,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// Written during the run (or, pruned, deleted).
+    pub fn written(&self) -> bool {
+        self.phases.write_start.is_some() || self.op == Op::Delete
+    }
+
     /// `Kind/name`, short for a chain.
     pub fn short(&self) -> String {
         let name = self.id.rsplit('/').next().unwrap_or_default();

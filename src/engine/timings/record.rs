@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::{End, Phases, Row, Timings};
 use crate::engine::apply::{Event, Observed, Observer};
-use crate::engine::diff::{Change, Op};
+use crate::engine::diff::Change;
 use crate::engine::wait::Failure;
 
 /// Records a run's phases and passes every event on.
@@ -112,9 +112,4 @@ impl Observer for Recorder<'_> {
 fn ended(phases: &mut Phases, at: std::time::Duration, end: End) {
     phases.end = Some(at);
     phases.end_as = end;
-}
-
-/// Rows of objects that were not written, for the report's counts.
-pub(super) fn written(row: &Row) -> bool {
-    row.phases.write_start.is_some() || matches!(row.op, Op::Delete)
 }
