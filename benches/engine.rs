@@ -5,7 +5,8 @@
 //! requests per object of each phase. Beside them, preflight's capacity
 //! judgement (pure) for 100 tenants on 3 nodes with a pod per workload running,
 //! and the whole preflight (requests and time) for 1 and 100 tenants against
-//! a fresh and an installed test server.
+//! a fresh and an installed test server. Last, how far a first install of 1
+//! and 20 tenants (pods ready after 300 ms) is from its critical path.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use cnvrgctl::engine::apply::{self, Event, Observer, Options};
 use cnvrgctl::engine::kube::Cluster;
+use cnvrgctl::engine::timings::{self, Recorder};
 use cnvrgctl::pipeline::manifest::{Manifest, Scope};
 use cnvrgctl::pipeline::plan::Plan;
 use cnvrgctl::pipeline::render::{SecretInputs, Templates};
@@ -296,5 +298,76 @@ fn preflight_runs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, capacity, preflight_runs, bench);
+/// A first install that waits like a cluster (pods ready after 300 ms, 2 ms
+/// per write); its wall time and its critical path.
+async fn timed_install(input: &Input) -> (Duration, Duration) {
+    let server = TestServer::start_with(testserver::Options {
+        ready_after: Duration::from_millis(300),
+        ..testserver::Options::default()
+    });
+    server.inject(
+        Fault::new(
+            FaultTarget::method("PATCH"),
+            FaultKind::Delay(Duration::from_millis(2)),
+        )
+        .times(u32::MAX),
+    );
+    let cluster = Arc::new(
+        Cluster::connect(Some(server.kubeconfig()), None)
+            .await
+            .expect("connects"),
+    );
+    let options = Options::default();
+    let observed = apply::observe(
+        &cluster,
+        &input.manifests,
+        &input.plan,
+        &input.scopes,
+        &options,
+    )
+    .await
+    .expect("observes");
+    let recorder = Recorder::new(&Silent, &observed);
+    apply::run(
+        cluster.clone(),
+        &input.manifests,
+        &input.plan,
+        &observed,
+        &options,
+        &recorder,
+    )
+    .await
+    .expect("applies");
+    let after = input.plan.steps.iter().map(|s| s.after.clone()).collect();
+    let timings = recorder.timings(after, cluster.requests().total(), Vec::new());
+    let path = timings::critical(&timings);
+    (timings.wall, path.length)
+}
+
+/// How far a first install is from its critical path (`-- critical_path`).
+fn critical_path(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("critical_path");
+    group.sample_size(10);
+    for n in [1usize, 20] {
+        let input = input(n);
+        let (wall, path) = rt.block_on(timed_install(&input));
+        eprintln!(
+            "{n} tenants: wall {:.2} s, critical path {:.2} s ({:.0}% over)",
+            wall.as_secs_f64(),
+            path.as_secs_f64(),
+            100.0 * (wall.as_secs_f64() / path.as_secs_f64().max(1e-9) - 1.0)
+        );
+        group.bench_function(BenchmarkId::new("first_install_pods_300ms", n), |b| {
+            b.iter(|| rt.block_on(timed_install(&input)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, capacity, preflight_runs, bench, critical_path);
 criterion_main!(benches);

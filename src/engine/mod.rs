@@ -20,4 +20,5 @@ pub mod preflight;
 pub mod readiness;
 pub mod secrets;
 pub mod status;
+pub mod timings;
 pub mod wait;

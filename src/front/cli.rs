@@ -424,6 +424,11 @@ pub struct ExecArgs {
     /// Do not run the preflight checks before the change table.
     #[arg(long)]
     pub skip_preflight: bool,
+    /// Write a report of where the run's time went (HTML) to FILE
+    /// (`cnvrgctl-timings.html` without a value).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "cnvrgctl-timings.html")]
+    pub timings: Option<PathBuf>,
 }
 
 /// Where the spec and templates come from.

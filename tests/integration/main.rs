@@ -28,3 +28,4 @@ mod progress;
 mod render;
 mod secrets;
 mod spec_errors;
+mod timings;

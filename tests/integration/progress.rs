@@ -62,6 +62,9 @@ fn plain_progress_is_one_line_per_step() {
         .filter(|l| l.starts_with("create ") || l.starts_with("ready "))
         .collect();
     done.sort();
+    // The run ends with its critical path, after the summary.
+    let (last, lines) = lines.split_last().unwrap();
+    assert!(last.starts_with("critical path "), "{last}");
     let summary = lines.last().copied().unwrap_or_default();
     insta::assert_snapshot!(format!("{table}---\n{}\n---\n{summary}", done.join("\n")));
 }
@@ -134,7 +137,16 @@ fn json_progress_is_one_documented_event_per_line() {
         let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
         assert!(
             [
-                "create", "update", "replace", "waiting", "ready", "failed", "pruned", "kept"
+                "unblocked",
+                "create",
+                "update",
+                "replace",
+                "written",
+                "waiting",
+                "ready",
+                "failed",
+                "pruned",
+                "kept"
             ]
             .contains(&e["event"].as_str().unwrap()),
             "{e}"
@@ -156,13 +168,27 @@ fn json_progress_is_one_documented_event_per_line() {
             .iter()
             .map(|e| (e["event"].as_str().unwrap(), e["object"].as_str().unwrap())),
     );
+    // Each object's phases in order (a write that returned it ready has no wait).
     for (object, events) in &steps_in_order {
-        assert_eq!(events.first(), Some(&"create"), "{object}: {events:?}");
-        assert_eq!(events.last(), Some(&"ready"), "{object}: {events:?}");
+        let phases: Vec<&str> = events.iter().copied().filter(|e| *e != "waiting").collect();
+        assert_eq!(
+            phases,
+            ["unblocked", "create", "written", "ready"],
+            "{object}: {events:?}"
+        );
     }
+    // The last event carries the critical path (its times vary: checked apart).
+    let mut last = last.clone();
+    let path = last
+        .as_object_mut()
+        .unwrap()
+        .remove("criticalPath")
+        .unwrap();
+    assert!(path["ms"].as_u64() <= path["wallMs"].as_u64(), "{path}");
+    assert!(!path["objects"].as_array().unwrap().is_empty(), "{path}");
     let mut lines: Vec<String> = steps
         .iter()
-        .filter(|e| e["event"] != "waiting")
+        .filter(|e| !["waiting", "unblocked", "written"].contains(&e["event"].as_str().unwrap()))
         .map(|e| {
             format!(
                 "{} {} {}",

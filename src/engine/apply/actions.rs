@@ -33,13 +33,14 @@ pub(super) trait Actions: Sync {
     /// Discovery read again (a CRD of this run was just established).
     async fn rediscover(&self, api_version: &str, kind: &str) -> Served;
 
-    /// Server-side apply; `force` takes over fields other managers own.
+    /// Server-side apply; `force` takes over fields other managers own. The
+    /// object as the server returned it.
     async fn apply(
         &self,
         resource: &Resource,
         body: &Value,
         force: bool,
-    ) -> Result<(), ClusterError>;
+    ) -> Result<Value, ClusterError>;
 
     /// Deletes an object (`false`: it was already gone).
     async fn delete(&self, at: At<'_>, propagation: Propagation) -> Result<bool, ClusterError>;
@@ -77,9 +78,8 @@ impl Actions for OnCluster<'_> {
         resource: &Resource,
         body: &Value,
         force: bool,
-    ) -> Result<(), ClusterError> {
-        self.cluster.apply(resource, body, false, force).await?;
-        Ok(())
+    ) -> Result<Value, ClusterError> {
+        self.cluster.apply(resource, body, false, force).await
     }
 
     async fn delete(&self, at: At<'_>, propagation: Propagation) -> Result<bool, ClusterError> {

@@ -2,20 +2,22 @@
 //! Its kind is resolved (discovery lags a CRD this run just established), the
 //! scope's inventory parent goes first ([`super::parents`]), a Job whose pod
 //! template changed is deleted and gone before it is made again, then the
-//! server-side apply, with at most `concurrency` writes in flight. Unchanged
+//! server-side apply, with at most `concurrency` writes in flight
+//! ([`super::slots`]: the longest chain of dependents first). Unchanged
 //! objects are not written. It does not wait for readiness
 //! ([`super::waiting`]); a stop cuts short what comes before a write and the
 //! wait for a deletion, never a write.
 
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::actions::Actions;
 use super::ended::Ended;
 use super::observe::Target;
 use super::parents::Parents;
+use super::slots::Slots;
 use super::stop::Stop;
 use super::{Event, Observer, Options, describe};
 use crate::engine::diff::Op;
@@ -24,8 +26,15 @@ use crate::engine::kube::{Propagation, Resource};
 /// An object written (or left as it was), ready to be waited on.
 pub(super) struct Applied {
     pub resource: Resource,
+    /// The object as the write returned it; `None` when nothing was written.
+    pub returned: Option<Value>,
+}
+
+impl Applied {
     /// A write was sent.
-    pub written: bool,
+    pub fn written(&self) -> bool {
+        self.returned.is_some()
+    }
 }
 
 /// The write stage, shared by every object of the run.
@@ -35,7 +44,7 @@ pub(super) struct Applying<'a, A> {
     pub options: &'a Options,
     pub observer: &'a dyn Observer,
     pub stop: &'a Stop,
-    pub writes: Semaphore,
+    pub writes: Slots,
     /// The end of the run's time.
     pub deadline: Instant,
 }
@@ -50,24 +59,29 @@ impl<A: Actions> Applying<'_, A> {
                 None => return Err(Ended::NotStarted),
             },
         };
-        let written = target.change.op != Op::Unchanged || target.refresh;
-        if written {
-            self.write(target, &resource).await?;
-        }
-        Ok(Applied { resource, written })
+        let returned = if target.change.op != Op::Unchanged || target.refresh {
+            Some(self.write(target, &resource).await?)
+        } else {
+            None
+        };
+        Ok(Applied { resource, returned })
     }
 
-    /// The parent, then (a replace's delete and) the server-side apply.
-    async fn write(&self, target: &Target, resource: &Resource) -> Result<(), Ended> {
+    /// The parent, then (a replace's delete and) the server-side apply; the
+    /// object as the server returned it.
+    async fn write(&self, target: &Target, resource: &Resource) -> Result<Value, Ended> {
         let failed = |e| Ended::failed(describe(&e));
         self.parents
             .before_member(target, resource)
             .await
             .map_err(failed)?;
-        let Some(permit) = self.stop.unless_stopped(self.writes.acquire()).await else {
+        let Some(_slot) = self
+            .stop
+            .unless_stopped(self.writes.acquire(target.index))
+            .await
+        else {
             return Err(Ended::NotStarted);
         };
-        let _permit = permit.expect("never closed");
         self.observer.event(Event::Applying {
             object: target.change.id(),
             op: target.change.op,

@@ -9,7 +9,6 @@
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::actions::Actions;
@@ -18,6 +17,7 @@ use super::blocked::Blocked;
 use super::ended::{Ended, Ends};
 use super::observe::{Observed, Target};
 use super::parents::Parents;
+use super::slots::Slots;
 use super::stop::Stop;
 use super::waiting::Waiting;
 use super::{Event, Observer, Options, Problem, Summary, remove};
@@ -46,7 +46,7 @@ pub(super) async fn execute<A: Actions>(
             options,
             observer,
             stop: &stop,
-            writes: Semaphore::new(options.concurrency.max(1)),
+            writes: Slots::new(options.concurrency, after),
             deadline,
         },
         waiting: Waiting {
@@ -105,15 +105,25 @@ impl<A: Actions> Stages<'_, A> {
     /// One object through the stages; how it ended is told, and published
     /// to those waiting on it.
     async fn turn<'t>(&self, target: &'t Target, after: &[usize]) -> (&'t Target, Ended) {
+        let object = target.change.id();
         let ended = if !self.blocked.until_free(after).await || self.stop.stopping() {
             Ended::NotStarted
         } else {
+            self.observer.event(Event::Unblocked {
+                object: object.clone(),
+            });
             match self.applying.apply(target).await {
-                Ok(applied) => self.waiting.until_ready(target, &applied).await,
+                Ok(applied) => {
+                    if applied.written() {
+                        self.observer.event(Event::Written {
+                            object: object.clone(),
+                        });
+                    }
+                    self.waiting.until_ready(target, &applied).await
+                }
                 Err(ended) => ended,
             }
         };
-        let object = target.change.id();
         match &ended {
             Ended::Ready { .. } => self.observer.event(Event::Ready {
                 object,

@@ -20,6 +20,7 @@ mod observe;
 mod parents;
 pub mod prepare;
 mod remove;
+mod slots;
 mod stop;
 mod waiting;
 
@@ -173,13 +174,23 @@ fn report(failed: &[String], blockers: &[Blocker], skipped: usize) -> String {
     out
 }
 
-/// What the executor tells its observer.
+/// What the executor tells its observer, at the moment it happens (a
+/// recorder stamps them: [`crate::engine::timings::Recorder`]).
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// Everything the object waits for is ready: its turn has come (it may
+    /// still wait for a write slot, or for its kind to be served).
+    Unblocked {
+        object: String,
+    },
     /// An object is being written (create, update, replace).
     Applying {
         object: String,
         op: Op,
+    },
+    /// The write returned; the wait for readiness starts.
+    Written {
+        object: String,
     },
     /// Waiting on an object; the sentence says for what.
     Waiting {

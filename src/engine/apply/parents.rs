@@ -92,7 +92,8 @@ impl<'a, A: Actions> Parents<'a, A> {
             .expect("every cluster serves config maps");
         self.actions
             .apply(&config_maps, &set.parent(kinds, namespaces), true)
-            .await
+            .await?;
+        Ok(())
     }
 }
 

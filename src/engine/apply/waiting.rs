@@ -28,10 +28,11 @@ pub(super) struct Waiting<'a, A> {
 impl<A: Actions> Waiting<'_, A> {
     /// Waits for the target (as `applied` left it) to be ready.
     pub(super) async fn until_ready(&self, target: &Target, applied: &Applied) -> Ended {
-        let written = applied.written;
-        if !written
-            && let Some(live) = &target.live
-            && self.actions.check(live).await.is_ready()
+        let written = applied.written();
+        // Ready as the write returned it (or, unwritten, as it was read): no
+        // wait, no watch (a ConfigMap, a Namespace, an unchanged Deployment).
+        if let Some(seen) = applied.returned.as_ref().or(target.live.as_ref())
+            && self.actions.check(seen).await.is_ready()
         {
             return Ended::Ready { written };
         }

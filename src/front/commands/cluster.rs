@@ -10,10 +10,12 @@ use super::session::{connect, requests, runtime, scopes};
 use crate::engine::apply::{self, Options, Problem};
 use crate::engine::diff::{self, Op};
 use crate::engine::kube::Cluster;
+use crate::engine::timings::{self, Recorder};
 use crate::front::cli::{DiffArgs, ExecArgs, Global, OutputFormat};
 use crate::front::error::Error;
 use crate::front::ui::Printer;
 use crate::pipeline::manifest::Scope;
+use crate::pipeline::output::WriteError;
 use crate::pipeline::spec::Spec;
 
 /// `cnvrgctl diff`: exit 0 when nothing would change, 1 when something would.
@@ -150,13 +152,15 @@ pub(super) async fn converge(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     options.stop = Some(stopped);
     let progress = printer.progress_for(&observed);
+    let before = cluster.requests().total();
+    let recorder = Recorder::new(&progress, &observed);
     let run = apply::run(
         cluster.clone(),
         manifests,
         &plan,
         &observed,
         &options,
-        &progress,
+        &recorder,
     );
     tokio::pin!(run);
     let outcome = tokio::select! {
@@ -176,8 +180,57 @@ pub(super) async fn converge(
     };
     progress.finish();
     requests(printer, global, cluster);
-    progress.done(&outcome?);
+    let after = plan.steps.iter().map(|s| s.after.clone()).collect();
+    let requests = cluster.requests().total() - before;
+    let timings = recorder.timings(after, requests, parameters(cluster, &options));
+    let critical = timings::critical(&timings);
+    let report = args
+        .timings
+        .as_deref()
+        .map(|path| write_report(printer, path, &timings, &critical));
+    if let Ok(summary) = &outcome {
+        progress.done(summary, &critical.json(&timings.rows));
+    }
+    progress.critical(&critical.line(&timings.rows));
+    match (outcome, report) {
+        (Err(problem), Some(Err(e))) => {
+            printer.warn(&e.to_string());
+            Err(problem.into())
+        }
+        (outcome, report) => {
+            report.transpose()?;
+            outcome?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes the timings report to `path` and says so.
+fn write_report(
+    printer: &Printer,
+    path: &std::path::Path,
+    timings: &timings::Timings,
+    critical: &timings::Critical,
+) -> Result<(), Error> {
+    let report = crate::pipeline::redact::redact(&timings::html(timings, critical)).into_owned();
+    std::fs::write(path, report).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    printer.info(&format!("timings report written to {}", path.display()));
     Ok(())
+}
+
+/// The run's parameters, as the timings report lists them.
+fn parameters(cluster: &Cluster, options: &Options) -> Vec<(String, String)> {
+    let secs = |d: std::time::Duration| format!("{} s", d.as_secs());
+    vec![
+        ("API server".into(), cluster.server().to_string()),
+        ("concurrency".into(), options.concurrency.to_string()),
+        ("object timeout".into(), secs(options.object_timeout)),
+        ("run timeout".into(), secs(options.timeout)),
+        ("failure grace".into(), secs(options.failure_grace)),
+    ]
 }
 
 impl From<Problem> for Error {

@@ -74,8 +74,17 @@ impl Progress {
         }
     }
 
-    /// The run's last line: what it did.
-    pub fn done(&self, summary: &Summary) {
+    /// The line that ends every run: its critical path (in JSON, `done`
+    /// carries it instead).
+    pub fn critical(&self, line: &str) {
+        match &self.form {
+            Form::Plain | Form::Live(_) => eprintln!("{}", redact(line)),
+            Form::Json | Form::Silent => {}
+        }
+    }
+
+    /// What the run did; in JSON with its critical path.
+    pub fn done(&self, summary: &Summary, critical_path: &serde_json::Value) {
         match &self.form {
             Form::Json => {
                 let done = json!({
@@ -86,6 +95,7 @@ impl Progress {
                     "unchanged": summary.unchanged,
                     "pruned": summary.pruned,
                     "kept": summary.kept,
+                    "criticalPath": critical_path,
                 });
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{done}");
@@ -151,6 +161,13 @@ impl Progress {
         let _ = writeln!(out, "{}", redact(&event.to_string()));
     }
 
+    /// A phase mark: a JSON event, nothing in the other forms.
+    fn mark(&self, what: &str, object: &str) {
+        if let Form::Json = self.form {
+            self.json(what, Some(object), None, None);
+        }
+    }
+
     /// One event in the json or plain form; a failure says how in JSON.
     fn line(&self, what: &str, object: &str, detail: Option<&str>, failure: Option<Failure>) {
         match self.form {
@@ -172,6 +189,9 @@ impl Observer for Progress {
             return live.event(event, &self.scope_of);
         }
         match event {
+            // Phase marks for the timings: JSON only, a log does not need them.
+            Event::Unblocked { object } => self.mark("unblocked", &object),
+            Event::Written { object } => self.mark("written", &object),
             Event::Applying { object, op } => self.line(op.as_str(), &object, None, None),
             Event::Waiting { object, why } => self.line("waiting", &object, Some(&why), None),
             Event::Ready { object, .. } => self.line("ready", &object, None, None),
@@ -274,6 +294,7 @@ impl Live {
 
     fn event(&self, event: Event, scope_of: &HashMap<String, String>) {
         match event {
+            Event::Unblocked { .. } | Event::Written { .. } => {}
             Event::Applying { object, op } => self.busy(&object, format!("{}...", op.as_str())),
             Event::Waiting { object, why } => self.busy(&object, why),
             Event::Ready { object, op } => {

@@ -40,6 +40,8 @@ struct Script {
     held_write: bool,
     /// Its wait ends only once the gate opens.
     held_wait: bool,
+    /// The write returns it ready (a ConfigMap, a Namespace).
+    ready_as_written: bool,
     wait: Wait,
 }
 
@@ -100,7 +102,7 @@ impl Actions for Fake {
         self.served(api_version, kind).await
     }
 
-    async fn apply(&self, _: &Resource, body: &Value, _: bool) -> Result<(), ClusterError> {
+    async fn apply(&self, _: &Resource, body: &Value, _: bool) -> Result<Value, ClusterError> {
         let name = body["metadata"]["name"].as_str().unwrap().to_string();
         let script = self.script(&name);
         if script.held_write {
@@ -117,7 +119,9 @@ impl Actions for Fake {
             });
         }
         self.note(format!("apply {name}"));
-        Ok(())
+        let mut returned = body.clone();
+        returned["status"]["ready"] = script.ready_as_written.into();
+        Ok(returned)
     }
 
     async fn delete(&self, at: At<'_>, _: Propagation) -> Result<bool, ClusterError> {
@@ -296,6 +300,7 @@ fn ending(wait: Wait) -> Script {
 }
 
 const REFUSED: Script = Script {
+    ready_as_written: false,
     refused: true,
     held_write: false,
     held_wait: false,
@@ -504,3 +509,5 @@ async fn a_replaced_object_is_gone_by_its_uid_before_it_is_applied_again() {
     );
     assert_eq!(summary.replaced, 1);
 }
+
+mod order;
