@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::engine::apply::{Observed, Problem, prepare};
 use crate::engine::diff::Op;
 use crate::engine::inventory::ApplySet;
-use crate::engine::kube::{Cluster, ClusterError};
+use crate::engine::kube::{Cluster, ClusterError, Resource};
 use crate::pipeline::manifest::{Manifest, Scope};
 
 pub use rules::{Claim, claim};
@@ -129,16 +129,26 @@ const LEFTOVER_KINDS: &[(&str, &str)] = &[
     ("networking.k8s.io/v1", "Ingress"),
 ];
 
-/// What the operators made in `namespaces` that no target of `observed`
-/// is: `Kind/namespace/name (owned by ...)`, each left as it is.
+/// What the operators made in `namespaces` that no target of `observed` is.
+#[derive(Debug, Default)]
+pub struct Leftovers {
+    /// `Kind/namespace/name (owned by ...)`, each left as it is.
+    pub listed: Vec<String>,
+    /// The claims among them (with their data): freed of the operators'
+    /// ownerReferences on apply, so deleting the operator's resources cannot
+    /// delete them, and never deleted.
+    pub claims: Vec<(Resource, Value)>,
+}
+
+/// Reads what the operators made in `namespaces` that cnvrgctl does not render.
 pub async fn leftovers(
     cluster: &Cluster,
     observed: &Observed,
     namespaces: &[String],
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<Leftovers, ClusterError> {
     let ours: std::collections::BTreeSet<String> =
         observed.targets.iter().map(|t| t.change.id()).collect();
-    let mut found = Vec::new();
+    let mut found = Leftovers::default();
     for (api_version, kind) in LEFTOVER_KINDS {
         let Some(resource) = cluster.resource(api_version, kind).await? else {
             continue;
@@ -148,13 +158,34 @@ pub async fn leftovers(
                 let name = object["metadata"]["name"].as_str().unwrap_or_default();
                 let id = format!("{kind}/{ns}/{name}");
                 let claim = claim(&object);
-                if !claim.owners.is_empty() && !ours.contains(&id) {
-                    found.push(format!("{id} ({})", claim.describe()));
+                if claim.owners.is_empty() || ours.contains(&id) {
+                    continue;
+                }
+                found.listed.push(format!("{id} ({})", claim.describe()));
+                if *kind == "PersistentVolumeClaim" {
+                    found.claims.push((resource.clone(), object));
                 }
             }
         }
     }
     Ok(found)
+}
+
+/// Frees `claims` of their ownerReferences to the operators (data stays
+/// whatever happens to the operator's resources).
+pub async fn release_claims(
+    cluster: &Cluster,
+    claims: &[(Resource, Value)],
+) -> Result<(), ClusterError> {
+    for (resource, live) in claims {
+        if let Some(ops) = rules::release_patch(live) {
+            let name = live["metadata"]["name"].as_str().unwrap_or_default();
+            cluster
+                .json_patch(resource, live["metadata"]["namespace"].as_str(), name, &ops)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The operators' custom resources on the cluster, as `kubectl` names them.

@@ -57,7 +57,13 @@ pub fn claim(live: &Value) -> Claim {
     let owners = references(live)
         .iter()
         .filter(|r| operator_reference(r))
-        .map(|r| format!("{}/{}", r["kind"].as_str().unwrap_or("?"), r["name"].as_str().unwrap_or("?")))
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["kind"].as_str().unwrap_or("?"),
+                r["name"].as_str().unwrap_or("?")
+            )
+        })
         .collect();
     let mut managers: Vec<String> = live["metadata"]["managedFields"]
         .as_array()
@@ -84,7 +90,11 @@ fn references(live: &Value) -> Vec<Value> {
 /// as read first, so a concurrent change makes the server refuse it.
 pub fn release_patch(live: &Value) -> Option<Value> {
     let all = references(live);
-    let kept: Vec<Value> = all.iter().filter(|r| !operator_reference(r)).cloned().collect();
+    let kept: Vec<Value> = all
+        .iter()
+        .filter(|r| !operator_reference(r))
+        .cloned()
+        .collect();
     if kept.len() == all.len() {
         return None;
     }
@@ -252,7 +262,9 @@ pub fn way_out(resources: &[(String, String, String)]) -> Vec<String> {
         } else {
             format!(" -n {ns}")
         };
-        lines.push(format!("kubectl delete {kind} {name}{namespaced} --cascade=orphan"));
+        lines.push(format!(
+            "kubectl delete {kind} {name}{namespaced} --cascade=orphan"
+        ));
     }
     let mut crds: Vec<&str> = resources.iter().map(|(k, _, _)| k.as_str()).collect();
     crds.sort();

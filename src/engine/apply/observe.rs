@@ -546,10 +546,7 @@ async fn decide(
     if prepare::unchanged(&body, live_object) {
         return Ok(target(diff::compare(scope, Some(live_object), live_object)));
     }
-    match cluster
-        .apply(resource_ref, &body, true, force)
-        .await
-    {
+    match cluster.apply(resource_ref, &body, true, force).await {
         Ok(after) => Ok(target(diff::compare(scope, Some(live_object), &after))),
         Err(e) if e.code() == Some(422) && m.kind() == "Job" => {
             // A Job's pod template cannot change: run it again from scratch.

@@ -300,7 +300,14 @@ impl Cluster {
             .call(
                 &id(resource, namespace, name),
                 "patch",
-                api.patch(name, &PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() }, &Patch::Json::<()>(ops)),
+                api.patch(
+                    name,
+                    &PatchParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..PatchParams::default()
+                    },
+                    &Patch::Json::<()>(ops),
+                ),
             )
             .await?;
         Ok(to_value(resource, patched))

@@ -20,7 +20,7 @@ pub(super) struct Adoption {
     /// `Kind/ns/name: why` of each workload whose pods restart.
     pub restarts: Vec<String>,
     /// What the operators made that cnvrgctl does not render: it stays.
-    pub leftovers: Vec<String>,
+    pub leftovers: adopt::Leftovers,
     /// The commands removing the operators, once cnvrgctl runs the platform.
     pub way_out: Vec<String>,
 }
@@ -85,7 +85,7 @@ pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> 
     section(
         "made by the operators, not rendered by cnvrgctl (left as they are, never deleted)",
         "none",
-        &adoption.leftovers,
+        &adoption.leftovers.listed,
     );
     printer.out(&text)?;
     Ok(())

@@ -31,7 +31,9 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
         let cluster = connect(global).await?;
         let observed = apply::observe(&cluster, &manifests, &plan, &scopes, &options).await;
         let adoption = match &observed {
-            Ok(o) if args.adopt => Some(super::adopt::survey(&cluster, &manifests, &scopes, o).await?),
+            Ok(o) if args.adopt => {
+                Some(super::adopt::survey(&cluster, &manifests, &scopes, o).await?)
+            }
             _ => None,
         };
         requests(printer, global, &cluster);
@@ -165,6 +167,9 @@ pub(super) async fn converge(
         ));
     }
     before_writing(printer)?;
+    if let Some(adoption) = &adoption {
+        crate::engine::adopt::release_claims(cluster, &adoption.leftovers.claims).await?;
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     options.stop = Some(stopped);
     let progress = printer.progress_for(&observed);
