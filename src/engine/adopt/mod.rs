@@ -93,10 +93,15 @@ pub async fn release(cluster: &Cluster, observed: &Observed) -> Result<usize, Pr
     Ok(patched)
 }
 
-/// For our Secret `m` not on the cluster yet, the operator's Secret of
-/// another name re-keyed as ours, to seed its generated values; `None`
-/// when there is no such Secret.
-pub async fn seed(cluster: &Cluster, m: &Manifest) -> Result<Option<Value>, ClusterError> {
+/// For our Secret `m` (`live`: as it is on the cluster), what its
+/// generated keys are filled from when an operator's Secret (of the same
+/// name or another) holds their values under its own keys; `None` when no
+/// operator Secret feeds it.
+pub async fn seed(
+    cluster: &Cluster,
+    m: &Manifest,
+    live: Option<&Value>,
+) -> Result<Option<Value>, ClusterError> {
     let Scope::Tenant(tenant) = &m.origin.scope else {
         return Ok(None);
     };
@@ -106,13 +111,16 @@ pub async fn seed(cluster: &Cluster, m: &Manifest) -> Result<Option<Value>, Clus
     let Some((name, source)) = rules::secret_source(m.name(), tenant) else {
         return Ok(None);
     };
-    let Some(secrets) = cluster.resource("v1", "Secret").await? else {
-        return Ok(None);
+    let operator = match live {
+        Some(l) if name == m.name() => Some(l.clone()),
+        _ => match cluster.resource("v1", "Secret").await? {
+            Some(secrets) => cluster.get(&secrets, m.namespace(), &name).await?,
+            None => None,
+        },
     };
-    let found = cluster.get(&secrets, m.namespace(), &name).await?;
-    Ok(found
+    Ok(operator
         .filter(|s| !claim(s).is_empty())
-        .map(|s| rules::seed(&s, source)))
+        .map(|s| rules::seed(&s, source, live)))
 }
 
 /// The kinds looked at for what the operators made and cnvrgctl does not

@@ -130,37 +130,59 @@ pub fn refusal(id: &str, claim: &Claim, other_managers: &[String]) -> String {
     )
 }
 
-/// Where an operator Secret of another name feeds one of ours: its name
-/// (`{ws}` the tenant's name) and, per key of ours, the operator's key.
+/// Where an operator's Secret feeds one of ours: its name (`{ws}` the
+/// tenant's name; the same as ours or another) and, per generated key of
+/// ours, the operator's key holding the value.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretSource {
-    pub component: &'static str,
     pub ours: &'static str,
     pub operator: &'static str,
     /// (our key, the operator's key).
     pub keys: &'static [(&'static str, &'static str)],
 }
 
-/// The operators' Secrets whose values ours take over (the cnvrg operator's
-/// `secret-object-storage.tpl`; Crunchy PGO's pguser Secret for
-/// Cartographer's Postgres). Secrets of the same name keep their values by
-/// the create-once rule of generated keys.
-pub const SECRET_SOURCES: &[SecretSource] = &[
+const fn source(
+    ours: &'static str,
+    operator: &'static str,
+    keys: &'static [(&'static str, &'static str)],
+) -> SecretSource {
     SecretSource {
-        component: "minio",
-        ours: "minio-creds",
-        operator: "cp-object-storage",
-        keys: &[
+        ours,
+        operator,
+        keys,
+    }
+}
+
+/// The operators' Secrets whose values ours keep, from the operators'
+/// templates (cnvrg operator: `pkg/dbs/tmpl/{redis,es}/secret.tpl`,
+/// `secret-object-storage.tpl`; Crunchy PGO's `{cluster}-pguser-{user}`
+/// for Cartographer's Postgres). A Secret of the same name whose keys are
+/// ours already (`pg-creds`' `POSTGRES_PASSWORD`, `cp-base-secret`) keeps
+/// its values by the create-once rule of generated keys.
+pub const SECRET_SOURCES: &[SecretSource] = &[
+    source(
+        "redis-creds",
+        "redis-creds",
+        &[("REDIS_PASSWORD", "CNVRG_REDIS_PASSWORD")],
+    ),
+    source(
+        "es-creds",
+        "es-creds",
+        &[("ELASTIC_PASSWORD", "CNVRG_ES_PASS")],
+    ),
+    source(
+        "minio-creds",
+        "cp-object-storage",
+        &[
             ("MINIO_ROOT_USER", "CNVRG_STORAGE_ACCESS_KEY"),
             ("MINIO_ROOT_PASSWORD", "CNVRG_STORAGE_SECRET_KEY"),
         ],
-    },
-    SecretSource {
-        component: "postgres",
-        ours: "{ws}-postgres",
-        operator: "{ws}-pguser-prefect",
-        keys: &[("password", "password")],
-    },
+    ),
+    source(
+        "{ws}-postgres",
+        "{ws}-pguser-prefect",
+        &[("password", "password")],
+    ),
 ];
 
 /// The operator Secret feeding our Secret `name` of tenant `tenant`.
@@ -170,12 +192,19 @@ pub fn secret_source(name: &str, tenant: &str) -> Option<(String, &'static Secre
     })
 }
 
-/// The operator's Secret re-keyed as ours (its `data`, base64 as stored),
-/// to seed our generated keys: only the mapped keys are carried.
-pub fn seed(operator_secret: &Value, source: &SecretSource) -> Value {
-    let mut data = serde_json::Map::new();
+/// What our Secret's generated keys are filled from: its live `data` (if
+/// any) with each mapped key the live one lacks taken from the operator's
+/// Secret (base64 as stored). Values are carried, never shown.
+pub fn seed(operator_secret: &Value, source: &SecretSource, live: Option<&Value>) -> Value {
+    let mut data = live
+        .and_then(|l| l["data"].as_object())
+        .cloned()
+        .unwrap_or_default();
     for (ours, theirs) in source.keys {
-        if let Some(v) = operator_secret["data"][*theirs].as_str() {
+        if let (false, Some(v)) = (
+            data.contains_key(*ours),
+            operator_secret["data"][*theirs].as_str(),
+        ) {
             data.insert((*ours).to_string(), v.into());
         }
     }
@@ -273,4 +302,118 @@ pub fn way_out(resources: &[(String, String, String)]) -> Vec<String> {
         lines.push(format!("kubectl delete crd {kind}"));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned_by(api_version: &str) -> Value {
+        json!({"metadata": {"uid": "u1", "ownerReferences": [
+            {"apiVersion": api_version, "kind": "CnvrgApp", "name": "cnvrg-app", "uid": "o1"},
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "o2"}
+        ]}})
+    }
+
+    #[test]
+    fn an_operator_reference_or_manager_claims_an_object() {
+        let claim = claim(&owned_by("mlops.cnvrg.io/v1"));
+        assert_eq!(claim.owners, vec!["CnvrgApp/cnvrg-app".to_string()]);
+        assert!(super::claim(&owned_by("example.com/v1")).is_empty());
+        let managed = json!({"metadata": {"managedFields": [
+            {"manager": "cnvrg-operator"}, {"manager": "kubectl"}, {"manager": "cnvrg-operator"}
+        ]}});
+        assert_eq!(super::claim(&managed).managers, vec!["cnvrg-operator"]);
+    }
+
+    #[test]
+    fn the_release_patch_tests_then_keeps_only_other_owners() {
+        let live = owned_by("mlops.aigency.com/v1alpha1");
+        let patch = release_patch(&live).unwrap();
+        assert_eq!(
+            patch[0],
+            json!({"op": "test", "path": "/metadata/uid", "value": "u1"})
+        );
+        assert_eq!(patch[1]["op"], "test");
+        assert_eq!(patch[2]["op"], "replace");
+        assert_eq!(patch[2]["value"].as_array().unwrap().len(), 1);
+        assert_eq!(patch[2]["value"][0]["kind"], "ReplicaSet");
+        assert!(release_patch(&owned_by("example.com/v1")).is_none());
+        let only = json!({"metadata": {"uid": "u", "ownerReferences": [
+            {"apiVersion": "mlops.cnvrg.io/v1", "kind": "CnvrgApp", "name": "a", "uid": "o"}]}});
+        assert_eq!(release_patch(&only).unwrap()[2]["op"], "remove");
+    }
+
+    #[test]
+    fn the_refusal_points_at_import_and_adopt_only_for_operator_objects() {
+        let claimed = claim(&owned_by("mlops.cnvrg.io/v1"));
+        let text = refusal("Deployment/a/app", &claimed, &[]);
+        assert!(text.contains("cnvrgctl import") && text.contains("apply --adopt"));
+        let text = refusal("Deployment/a/app", &Claim::default(), &["helm".into()]);
+        assert!(text.contains("--force-conflicts") && text.contains("helm"));
+        assert!(!text.contains("--adopt"));
+    }
+
+    #[test]
+    fn seeds_map_the_operators_keys_and_live_values_win() {
+        let (name, source) = secret_source("research-postgres", "research").unwrap();
+        assert_eq!(name, "research-pguser-prefect");
+        let (name, redis) = secret_source("redis-creds", "team-a").unwrap();
+        assert_eq!(name, "redis-creds");
+        let operator = json!({"data": {"CNVRG_REDIS_PASSWORD": "b3Bz", "REDIS_URL": "eA=="}});
+        let seeded = seed(&operator, redis, Some(&operator));
+        assert_eq!(seeded["data"]["REDIS_PASSWORD"], "b3Bz");
+        assert_eq!(seeded["data"]["REDIS_URL"], "eA==");
+        let live = json!({"data": {"password": "bGl2ZQ=="}});
+        let seeded = seed(&json!({"data": {"password": "b3Bz"}}), source, Some(&live));
+        assert_eq!(seeded["data"]["password"], "bGl2ZQ==");
+        assert!(secret_source("pg-creds", "team-a").is_none());
+    }
+
+    #[test]
+    fn immutable_differences_name_the_fields_and_ignore_defaults() {
+        let body = json!({"spec": {"serviceName": "pg", "selector": {"matchLabels": {"a": "1"}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}}], "replicas": 2}});
+        let same = json!({"spec": {"serviceName": "pg", "selector": {"matchLabels": {"a": "1"}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "status": {"phase": "Pending"}}],
+            "podManagementPolicy": "OrderedReady", "replicas": 1}});
+        assert!(immutable_differences(&body, &same).is_empty());
+        let other = json!({"spec": {"serviceName": "postgres", "selector": {"matchLabels": {"a": "1"}},
+            "volumeClaimTemplates": [{"metadata": {"name": "pg-storage"}}]}});
+        assert_eq!(
+            immutable_differences(&body, &other),
+            vec!["serviceName", "volumeClaimTemplates"]
+        );
+    }
+
+    #[test]
+    fn a_changed_pod_template_restarts_pods_and_says_where() {
+        let before = json!({"spec": {"template": {"spec": {"containers": [{"image": "a"}]}, "metadata": {"labels": {}}}}});
+        let after = json!({"spec": {"template": {"spec": {"containers": [{"image": "b"}]}, "metadata": {"labels": {}}}}});
+        let why = restart_reason("Deployment", Some(&before), Some(&after)).unwrap();
+        assert_eq!(why, "pod template changes (template.spec.containers)");
+        assert!(restart_reason("Deployment", Some(&before), Some(&before)).is_none());
+        assert!(restart_reason("Service", Some(&before), Some(&after)).is_none());
+    }
+
+    #[test]
+    fn the_way_out_scales_then_orphans_then_drops_the_crds() {
+        let lines = way_out(&[
+            (
+                "cnvrgapps.mlops.cnvrg.io".into(),
+                "cnvrg".into(),
+                "cnvrg-app".into(),
+            ),
+            (
+                "cnvrginfras.mlops.cnvrg.io".into(),
+                String::new(),
+                "infra".into(),
+            ),
+        ]);
+        let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+        assert!(at("--replicas=0") < at("cnvrg-app -n cnvrg --cascade=orphan"));
+        assert!(
+            at("cnvrginfras.mlops.cnvrg.io infra --cascade=orphan") < at("delete crd cnvrgapps")
+        );
+    }
 }

@@ -268,8 +268,9 @@ struct Lookup {
     in_missing_namespace: bool,
     /// Outside the selected scopes.
     external: bool,
-    /// With `--adopt`, for a Secret not there yet: the operator's Secret
-    /// re-keyed as ours, whose values it starts from.
+    /// With `--adopt`, for a Secret an operator's Secret feeds: what its
+    /// generated keys are filled from (the live values, and the operator's
+    /// under our key names).
     seed: Option<Value>,
 }
 
@@ -333,8 +334,10 @@ async fn live_changes(
                         .map_err(|e| e.to_string())?,
                     _ => None,
                 };
-                if live.is_none() && options.adopt && !lookup.external {
-                    lookup.seed = adopt::seed(cluster, m).await.map_err(|e| e.to_string())?;
+                if options.adopt && !lookup.external {
+                    lookup.seed = adopt::seed(cluster, m, live.as_ref())
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 decide(cluster, m, lookup, live, options).await
             }
@@ -501,7 +504,7 @@ async fn decide(
     } = lookup;
     let can_dry_run = resource.is_some() && !in_missing_namespace;
     let scope = &m.origin.scope;
-    let body = prepare::body(&m.object, &set, live.as_ref().or(seed.as_ref()));
+    let body = prepare::body(&m.object, &set, seed.as_ref().or(live.as_ref()));
     let adopted = match (&live, external) {
         (Some(l), false) => adopt::admit(m, l, &set, options.force_conflicts, options.adopt)?,
         _ => false,
