@@ -33,6 +33,14 @@ fn operator_tenant() -> Env {
                "metadata": {"name": "research", "namespace": "research"},
                "spec": {"workflows": {"controllerReplicas": 1, "agentPools": [{"name": "default", "replicas": 1}]}}}),
     );
+    env.server.create(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cartographer-system"}}),
+    );
+    env.server.create(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "cartographer-controller-manager", "namespace": "cartographer-system"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"control-plane": "controller-manager"}},
+                 "template": {"metadata": {"labels": {"control-plane": "controller-manager"}},
+                              "spec": {"containers": [{"name": "manager", "image": "cartographer:1"}]}}}}));
     let uid = workspace["metadata"]["uid"].as_str().unwrap();
     let text = std::fs::read_to_string("tests/fixtures/adopt/workspace-operator.yaml").unwrap();
     for doc in text.replace("OWNER_UID", uid).split("\n---\n") {
@@ -131,7 +139,7 @@ fn adopt_takes_over_keeps_values_and_claims_and_survives_the_operators_gc() {
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     // The way out, as commands to copy.
     for line in [
-        "--replicas=0",
+        "kubectl -n cartographer-system scale deployment cartographer-controller-manager --replicas=0",
         "kubectl delete workspaces.mlops.aigency.com research -n research --cascade=orphan",
         "kubectl delete crd workspaces.mlops.aigency.com",
     ] {
@@ -198,4 +206,65 @@ fn adopt_takes_over_keeps_values_and_claims_and_survives_the_operators_gc() {
             "{kind}/{name} was deleted"
         );
     }
+}
+
+/// The operator's StatefulSet under our name, with its own `serviceName`
+/// (immutable): named and refused, then re-created over its claim.
+#[test]
+fn a_statefulset_whose_immutable_fields_differ_is_named_then_recreated_over_its_claim() {
+    let env = operator_tenant();
+    let workspace = env
+        .server
+        .get(
+            "mlops.aigency.com/v1alpha1",
+            "Workspace",
+            Some("research"),
+            "research",
+        )
+        .unwrap();
+    let labels =
+        json!({"app.kubernetes.io/instance": "research", "app.kubernetes.io/name": "postgres"});
+    let old = env.server.apply_as("manager", json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "research-postgres", "namespace": "research",
+            "ownerReferences": [{"apiVersion": "mlops.aigency.com/v1alpha1", "kind": "Workspace",
+                "name": "research", "uid": workspace["metadata"]["uid"], "controller": true}]},
+        "spec": {"replicas": 1, "serviceName": "postgres", "selector": {"matchLabels": labels},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "5Gi"}}}}],
+            "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "postgres", "image": "postgres:12"}]}}}}));
+    let claim_uid = get(
+        &env,
+        "v1",
+        "PersistentVolumeClaim",
+        "data-research-postgres-0",
+    )
+    .unwrap()["metadata"]["uid"]
+        .clone();
+    env.server.clear_log();
+    let out = env.apply(&["--adopt"]).output().unwrap();
+    let stderr = stderr_of(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("StatefulSet/research/research-postgres: the live StatefulSet differs in spec.serviceName"), "{stderr}");
+    assert!(stderr.contains("--recreate-statefulsets"), "{stderr}");
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+
+    env.apply(&["--adopt", "--recreate-statefulsets"])
+        .assert()
+        .success();
+    let new = get(&env, "apps/v1", "StatefulSet", "research-postgres").unwrap();
+    assert_ne!(new["metadata"]["uid"], old["metadata"]["uid"]);
+    assert_eq!(new["spec"]["serviceName"], "research-postgres");
+    assert_eq!(owners(&new), 0);
+    let claim = get(
+        &env,
+        "v1",
+        "PersistentVolumeClaim",
+        "data-research-postgres-0",
+    )
+    .unwrap();
+    assert_eq!(
+        claim["metadata"]["uid"], claim_uid,
+        "the claim and its data stay"
+    );
 }

@@ -225,9 +225,31 @@ pub async fn way_out(cluster: &Cluster) -> Result<Vec<String>, ClusterError> {
             ));
         }
     }
-    Ok(if resources.is_empty() {
-        Vec::new()
-    } else {
-        rules::way_out(&resources)
-    })
+    if resources.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(rules::way_out(
+        &operator_deployments(cluster).await,
+        &resources,
+    ))
+}
+
+/// The operators' Deployments (namespace, name); none when they cannot be
+/// listed (the way out then says how to find them).
+async fn operator_deployments(cluster: &Cluster) -> Vec<(String, String)> {
+    let Ok(Some(deployments)) = cluster.resource("apps/v1", "Deployment").await else {
+        return Vec::new();
+    };
+    let listed = cluster
+        .list(&deployments, None, None)
+        .await
+        .unwrap_or_default();
+    listed
+        .iter()
+        .filter_map(|d| {
+            let name = d["metadata"]["name"].as_str()?;
+            let ns = d["metadata"]["namespace"].as_str()?;
+            rules::operator_deployment(name).then(|| (ns.to_string(), name.to_string()))
+        })
+        .collect()
 }

@@ -277,14 +277,34 @@ pub fn restart_reason(kind: &str, before: Option<&Value>, after: Option<&Value>)
     Some(format!("pod template changes ({})", parts.join(", ")))
 }
 
-/// The commands removing an operator once cnvrgctl runs the platform:
-/// stop it, delete its resources without their dependents, then its CRDs.
-pub fn way_out(resources: &[(String, String, String)]) -> Vec<String> {
-    // (kind with group, namespace, name) of each operator custom resource.
-    let mut lines = vec![
-        "kubectl get deployments -A -l control-plane=controller-manager   # find the operator's Deployment".to_string(),
-        "kubectl -n OPERATOR_NAMESPACE scale deployment OPERATOR_DEPLOYMENT --replicas=0".to_string(),
-    ];
+/// How the operators' Deployments are named (the cnvrg operator's chart;
+/// kubebuilder's `{project}-controller-manager` for Cartographer).
+pub const OPERATOR_DEPLOYMENTS: &[&str] = &["cnvrg-operator", "cartographer"];
+
+/// Whether a Deployment named `name` runs one of the operators.
+pub fn operator_deployment(name: &str) -> bool {
+    OPERATOR_DEPLOYMENTS.iter().any(|d| name.contains(d))
+}
+
+/// The commands removing the operators once cnvrgctl runs the platform:
+/// stop them (`deployments`: namespace and name of each found, else a line
+/// to find it), delete their resources (`resources`: `plural.group`,
+/// namespace or empty, name) without their dependents, then their CRDs.
+pub fn way_out(
+    deployments: &[(String, String)],
+    resources: &[(String, String, String)],
+) -> Vec<String> {
+    let mut lines: Vec<String> = deployments
+        .iter()
+        .map(|(ns, name)| format!("kubectl -n {ns} scale deployment {name} --replicas=0"))
+        .collect();
+    if lines.is_empty() {
+        lines.push("kubectl get deployments -A | grep -e cnvrg-operator -e cartographer   # the operator's Deployment, to scale to zero:".into());
+        lines.push(
+            "kubectl -n OPERATOR_NAMESPACE scale deployment OPERATOR_DEPLOYMENT --replicas=0"
+                .into(),
+        );
+    }
     for (kind, ns, name) in resources {
         let namespaced = if ns.is_empty() {
             String::new()
@@ -398,20 +418,26 @@ mod tests {
 
     #[test]
     fn the_way_out_scales_then_orphans_then_drops_the_crds() {
-        let lines = way_out(&[
-            (
-                "cnvrgapps.mlops.cnvrg.io".into(),
-                "cnvrg".into(),
-                "cnvrg-app".into(),
-            ),
-            (
-                "cnvrginfras.mlops.cnvrg.io".into(),
-                String::new(),
-                "infra".into(),
-            ),
-        ]);
+        let lines = way_out(
+            &[("cnvrg".into(), "cnvrg-operator".into())],
+            &[
+                (
+                    "cnvrgapps.mlops.cnvrg.io".into(),
+                    "cnvrg".into(),
+                    "cnvrg-app".into(),
+                ),
+                (
+                    "cnvrginfras.mlops.cnvrg.io".into(),
+                    String::new(),
+                    "infra".into(),
+                ),
+            ],
+        );
         let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
-        assert!(at("--replicas=0") < at("cnvrg-app -n cnvrg --cascade=orphan"));
+        assert!(
+            at("-n cnvrg scale deployment cnvrg-operator --replicas=0")
+                < at("cnvrg-app -n cnvrg --cascade=orphan")
+        );
         assert!(
             at("cnvrginfras.mlops.cnvrg.io infra --cascade=orphan") < at("delete crd cnvrgapps")
         );
