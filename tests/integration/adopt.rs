@@ -167,9 +167,8 @@ fn adopt_takes_over_keeps_values_and_claims_and_survives_the_operators_gc() {
     for (api_version, kind) in [("apps/v1", "Deployment"), ("v1", "Service")] {
         let object = get(&env, api_version, kind, "research-orion-server").unwrap();
         assert_eq!(owners(&object), 0, "{kind}: {object}");
-        assert_eq!(
+        assert!(
             object["metadata"]["labels"]["applyset.kubernetes.io/part-of"].is_string(),
-            true,
             "{kind} joins the inventory: {object}"
         );
     }

@@ -63,6 +63,17 @@ pub fn immutable(m: &Manifest, live: &Value, body: &Value, recreate: bool) -> Re
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let (ours, theirs) = (rules::claim_templates(body), rules::claim_templates(live));
+    if ours != theirs {
+        // Re-created, its pods would get new, empty claims: refused even
+        // with the flag; the old claims are never touched.
+        return Err(format!(
+            "{}: the live StatefulSet differs in {named}; its claim templates ({}) are not ours ({}), so a re-created one would start on new, empty claims: copy the data to claims named as ours first (the live claims are never deleted)",
+            m.id(),
+            theirs.join(", "),
+            ours.join(", ")
+        ));
+    }
     if recreate {
         return Ok(Op::Replace);
     }

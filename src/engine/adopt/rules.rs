@@ -234,6 +234,17 @@ pub fn immutable_differences(body: &Value, live: &Value) -> Vec<&'static str> {
         .collect()
 }
 
+/// The claim template names of a StatefulSet, in order: its pods' claims
+/// are `{template}-{statefulset}-{ordinal}`.
+pub fn claim_templates(statefulset: &Value) -> Vec<String> {
+    statefulset["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Whether every value `part` sets is in `whole` (lists by position).
 fn within(part: &Value, whole: &Value) -> bool {
     match (part, whole) {
@@ -398,6 +409,7 @@ mod tests {
             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "status": {"phase": "Pending"}}],
             "podManagementPolicy": "OrderedReady", "replicas": 1}});
         assert!(immutable_differences(&body, &same).is_empty());
+        assert_eq!(claim_templates(&body), vec!["data"]);
         let other = json!({"spec": {"serviceName": "postgres", "selector": {"matchLabels": {"a": "1"}},
             "volumeClaimTemplates": [{"metadata": {"name": "pg-storage"}}]}});
         assert_eq!(
