@@ -267,3 +267,92 @@ fn a_statefulset_whose_immutable_fields_differ_is_named_then_recreated_over_its_
         "the claim and its data stay"
     );
 }
+
+/// A cnvrg tenant the cnvrg operator runs: each Secret's values stay (same
+/// keys) or move to ours under our key names (other keys, other Secret).
+#[test]
+fn cnvrg_secrets_keep_their_values_mapped_by_key() {
+    let env = Env::new(crate::common::cluster::CNVRG_SPEC);
+    env.cnvrgctl(&["install", "infra", "--yes"])
+        .assert()
+        .success();
+    env.server.create(crd(
+        "mlops.cnvrg.io",
+        "v1",
+        "CnvrgApp",
+        "cnvrgapps",
+        "Namespaced",
+    ));
+    wait_served(&env, "/apis/mlops.cnvrg.io/v1", &["cnvrgapps"]);
+    env.server.create(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cnvrg-team-a"}}),
+    );
+    let app = env.server.apply_as(
+        "cnvrg-operator",
+        json!({"apiVersion": "mlops.cnvrg.io/v1", "kind": "CnvrgApp",
+               "metadata": {"name": "cnvrg-app", "namespace": "cnvrg-team-a"},
+               "spec": {"clusterDomain": "ml.acme.example"}}),
+    );
+    let uid = app["metadata"]["uid"].as_str().unwrap();
+    let text = std::fs::read_to_string("tests/fixtures/adopt/cnvrg-operator-secrets.yaml").unwrap();
+    for doc in text.replace("OWNER_UID", uid).split("\n---\n") {
+        env.server
+            .apply_as("cnvrg-operator", serde_yaml::from_str(doc).unwrap());
+    }
+    let out = env
+        .apply(&["--adopt", "--scope", "tenant/team-a"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let value = |name: &str, key: &str| {
+        use base64::Engine;
+        let secret = env
+            .server
+            .get("v1", "Secret", Some("cnvrg-team-a"), name)
+            .unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret["data"][key].as_str().unwrap())
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    };
+    for (name, key, expected) in [
+        ("pg-creds", "POSTGRES_PASSWORD", "pg-operator-password"),
+        ("redis-creds", "REDIS_PASSWORD", "redis-operator-password"),
+        (
+            "redis-creds",
+            "CNVRG_REDIS_PASSWORD",
+            "redis-operator-password",
+        ),
+        ("es-creds", "ELASTIC_PASSWORD", "es-operator-password"),
+        ("minio-creds", "MINIO_ROOT_USER", "minioOperatorAccessKey"),
+        (
+            "minio-creds",
+            "MINIO_ROOT_PASSWORD",
+            "minio-operator-secret-key",
+        ),
+        (
+            "cp-base-secret",
+            "SECRET_KEY_BASE",
+            "secret-key-base-of-the-operator",
+        ),
+        (
+            "cp-base-secret",
+            "STS_KEY",
+            "05646d3cbf8baa5be7150b4283eda07d",
+        ),
+    ] {
+        assert_eq!(value(name, key), expected, "{name} {key}");
+        assert!(
+            !stdout.contains(expected) && !stderr.contains(expected),
+            "{expected} printed"
+        );
+    }
+    assert!(
+        stdout.contains(
+            "kubectl delete cnvrgapps.mlops.cnvrg.io cnvrg-app -n cnvrg-team-a --cascade=orphan"
+        ),
+        "{stdout}"
+    );
+}
