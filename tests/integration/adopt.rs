@@ -119,6 +119,12 @@ fn diff_adopt_previews_and_writes_nothing() {
         "{stdout}"
     );
     assert!(!stdout.contains(PASSWORD), "{stdout}");
+    assert!(
+        stdout.contains(
+            "kubectl delete workspaces.mlops.aigency.com research -n research --cascade=orphan"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -91,14 +91,21 @@ pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> 
     Ok(())
 }
 
-/// The commands removing the operators, once the run converged.
-pub(super) fn show_way_out(printer: &Printer, adoption: &Adoption) -> Result<(), Error> {
+/// The commands removing the operators: once the run converged (`done`),
+/// or as what comes after `apply --adopt` (a preview).
+pub(super) fn show_way_out(
+    printer: &Printer,
+    adoption: &Adoption,
+    done: bool,
+) -> Result<(), Error> {
     if adoption.way_out.is_empty() {
         return Ok(());
     }
-    let mut text = String::from(
-        "cnvrgctl now manages these objects; to remove the operator safely, run in this order:\n",
-    );
+    let mut text = String::from(if done {
+        "cnvrgctl now manages these objects; to remove the operator safely, run in this order:\n"
+    } else {
+        "after `cnvrgctl apply --adopt`, to remove the operator safely, run in this order:\n"
+    });
     for line in &adoption.way_out {
         text.push_str(&format!("  {line}\n"));
     }

@@ -59,6 +59,7 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
             }
             if let Some(adoption) = &adoption {
                 super::adopt::show(printer, adoption)?;
+                super::adopt::show_way_out(printer, adoption, false)?;
             }
             for p in observed.prune.iter().filter(|p| p.kept.is_some()) {
                 printer.info(&format!(
@@ -201,7 +202,7 @@ pub(super) async fn converge(
     requests(printer, global, cluster);
     progress.done(&outcome?);
     if let (Some(adoption), false) = (&adoption, json) {
-        super::adopt::show_way_out(printer, adoption)?;
+        super::adopt::show_way_out(printer, adoption, true)?;
     }
     Ok(())
 }
