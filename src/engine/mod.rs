@@ -9,6 +9,7 @@
 //! directory leaves out. It reports what happens as
 //! events and values; the terminal is the front end's business.
 
+pub mod adopt;
 pub mod apply;
 pub mod bundle;
 pub mod diagnosis;

@@ -382,6 +382,13 @@ pub struct DiffArgs {
     /// Lines of context around each change (like `diff -U`).
     #[arg(long, short = 'U', value_name = "LINES", default_value_t = 3)]
     pub unified: usize,
+    /// Preview taking over what the cnvrg operator or Cartographer made:
+    /// what changes, which pods restart, what stays.
+    #[arg(long)]
+    pub adopt: bool,
+    /// With --adopt: preview re-creating StatefulSets whose immutable fields differ.
+    #[arg(long)]
+    pub recreate_statefulsets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -412,6 +419,15 @@ pub struct ExecArgs {
     /// cnvrgctl did not create.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Take over the objects the cnvrg operator or Cartographer made under
+    /// the names cnvrgctl renders: applied as cnvrgctl, their ownerReferences
+    /// to the operators' resources removed (see `cnvrgctl import`).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Delete (orphaning pods and claims) and re-create a StatefulSet whose
+    /// immutable fields differ from the spec.
+    #[arg(long)]
+    pub recreate_statefulsets: bool,
     /// Also delete PersistentVolumeClaims (and their data) that left the spec.
     #[arg(long)]
     pub prune_volumes: bool,

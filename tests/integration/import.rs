@@ -276,7 +276,7 @@ fn bad_input_names_the_resource_file_line_and_field_and_writes_nothing() {
 }
 
 /// A CRD that serves `kind` (any fields) in `group`/`version`.
-fn crd(group: &str, version: &str, kind: &str, plural: &str, scope: &str) -> Value {
+pub(super) fn crd(group: &str, version: &str, kind: &str, plural: &str, scope: &str) -> Value {
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -295,7 +295,7 @@ fn crd(group: &str, version: &str, kind: &str, plural: &str, scope: &str) -> Val
 
 /// Waits until the server's discovery document at `path` lists `plurals`
 /// (a new CRD's kinds appear once the controller has established it).
-fn wait_served(env: &Env, path: &str, plurals: &[&str]) {
+pub(super) fn wait_served(env: &Env, path: &str, plurals: &[&str]) {
     use std::io::{Read, Write};
     let host = env.server.url().trim_start_matches("http://").to_string();
     for _ in 0..600 {

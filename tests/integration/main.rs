@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod adopt;
 mod bad_input;
 mod bundle;
 mod catalogue;

@@ -90,7 +90,11 @@ impl<A: Actions> Applying<'_, A> {
             self.delete_first(target, resource).await?;
         }
         self.actions
-            .apply(resource, &target.body, self.options.force_conflicts)
+            .apply(
+                resource,
+                &target.body,
+                self.options.force_conflicts || target.adopted,
+            )
             .await
             .map_err(failed)
     }
@@ -99,8 +103,14 @@ impl<A: Actions> Applying<'_, A> {
     async fn delete_first(&self, target: &Target, resource: &Resource) -> Result<(), Ended> {
         let at = target.at(resource);
         let gone_by = (Instant::now() + self.options.object_timeout).min(self.deadline);
+        // A StatefulSet goes without its pods and claims, which the new
+        // one takes back; a Job's pods go with it.
+        let propagation = match target.body["kind"].as_str() {
+            Some("StatefulSet") => Propagation::Orphan,
+            _ => Propagation::Foreground,
+        };
         self.actions
-            .delete(at, Propagation::Foreground)
+            .delete(at, propagation)
             .await
             .map_err(|e| Ended::failed(describe(&e)))?;
         let uid = target

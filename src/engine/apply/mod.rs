@@ -50,6 +50,11 @@ pub struct Options {
     pub concurrency: usize,
     /// Take over fields other managers own, and objects cnvrgctl did not create.
     pub force_conflicts: bool,
+    /// Take over objects the operators made (`--adopt`).
+    pub adopt: bool,
+    /// Re-create a StatefulSet whose immutable fields differ, orphaning its
+    /// pods and claims (`--recreate-statefulsets`).
+    pub recreate_statefulsets: bool,
     /// Ask the server what a created object would look like (for `diff`).
     pub dry_run_creates: bool,
     /// Delete PersistentVolumeClaims that left the spec.
@@ -76,6 +81,8 @@ impl Default for Options {
         Options {
             concurrency: 8,
             force_conflicts: false,
+            adopt: false,
+            recreate_statefulsets: false,
             dry_run_creates: false,
             prune_volumes: false,
             prune_crds: false,
@@ -248,6 +255,7 @@ pub async fn run(
     if !conflicts.is_empty() {
         return Err(Problem::Refused(conflicts));
     }
+    crate::engine::adopt::release(&cluster, observed).await?;
     let waiter = Waiter::new(cluster.clone(), options.failure_grace);
     let actions = OnCluster {
         cluster: &cluster,

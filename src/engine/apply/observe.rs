@@ -14,6 +14,7 @@ use super::actions::At;
 use super::keep::Keep;
 use super::prepare;
 use super::{Options, Problem};
+use crate::engine::adopt;
 use crate::engine::diff::{self, Change, Op};
 use crate::engine::inventory::{self, ApplySet};
 use crate::engine::kube::{Cluster, ClusterError, Resource};
@@ -41,6 +42,9 @@ pub struct Target {
     /// For an [`Op::Conflict`]: the server's refusal, worded for the user;
     /// the object is written only with `--force-conflicts`.
     pub refused: Option<String>,
+    /// Made by an operator and taken over (`--adopt`): applied with force,
+    /// its ownerReferences to the operators removed.
+    pub adopted: bool,
 }
 
 /// A live member that left the spec.
@@ -264,6 +268,10 @@ struct Lookup {
     in_missing_namespace: bool,
     /// Outside the selected scopes.
     external: bool,
+    /// With `--adopt`, for a Secret an operator's Secret feeds: what its
+    /// generated keys are filled from (the live values, and the operator's
+    /// under our key names).
+    seed: Option<Value>,
 }
 
 impl Found {
@@ -301,6 +309,7 @@ impl Found {
                 || (m.kind() == "Namespace" && missing.contains(m.name())),
             external: !scopes.contains(&m.origin.scope),
             resource,
+            seed: None,
         }
     }
 }
@@ -314,7 +323,7 @@ async fn live_changes(
     options: &Options,
 ) -> Result<Vec<Target>, Problem> {
     let results: Vec<Result<Target, String>> = stream::iter(lookups)
-        .map(|lookup| {
+        .map(|mut lookup| {
             let m = &manifests[lookup.index];
             async move {
                 let live = match (&lookup.member, &lookup.resource) {
@@ -325,6 +334,11 @@ async fn live_changes(
                         .map_err(|e| e.to_string())?,
                     _ => None,
                 };
+                if options.adopt && !lookup.external {
+                    lookup.seed = adopt::seed(cluster, m, live.as_ref())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 decide(cluster, m, lookup, live, options).await
             }
         })
@@ -486,10 +500,16 @@ async fn decide(
         member: _,
         in_missing_namespace,
         external,
+        seed,
     } = lookup;
     let can_dry_run = resource.is_some() && !in_missing_namespace;
     let scope = &m.origin.scope;
-    let body = prepare::body(&m.object, &set, live.as_ref());
+    let body = prepare::body(&m.object, &set, seed.as_ref().or(live.as_ref()));
+    let adopted = match (&live, external) {
+        (Some(l), false) => adopt::admit(m, l, &set, options.force_conflicts, options.adopt)?,
+        _ => false,
+    };
+    let force = options.force_conflicts || adopted;
     let target = |change: Change| Target {
         index,
         resource: resource.clone(),
@@ -499,6 +519,7 @@ async fn decide(
         external,
         refresh: false,
         refused: None,
+        adopted,
     };
     if external {
         return match &live {
@@ -517,7 +538,7 @@ async fn decide(
         // kind this run creates first), the body is what will be sent.
         let after = match &resource {
             Some(r) if can_dry_run && options.dry_run_creates => cluster
-                .apply(r, &body, true, options.force_conflicts)
+                .apply(r, &body, true, force)
                 .await
                 .map_err(|e| super::describe(&e))?,
             _ => body.clone(),
@@ -525,34 +546,20 @@ async fn decide(
         return Ok(target(diff::compare(scope, None, &after)));
     };
     let resource_ref = resource.as_ref().expect("a live object has a served kind");
-    if !prepare::owned(live_object, &set)
-        && !prepare::taken_without_force(m.kind())
-        && !options.force_conflicts
-    {
-        let managers = prepare::other_managers(live_object);
-        return Err(format!(
-            "{} exists and is not managed by cnvrgctl{}; delete it, disable the component, or pass --force-conflicts to take it over",
-            m.id(),
-            if managers.is_empty() {
-                String::new()
-            } else {
-                format!(" (field managers: {})", managers.join(", "))
-            }
-        ));
-    }
     if prepare::unchanged(&body, live_object) {
         return Ok(target(diff::compare(scope, Some(live_object), live_object)));
     }
-    match cluster
-        .apply(resource_ref, &body, true, options.force_conflicts)
-        .await
-    {
+    match cluster.apply(resource_ref, &body, true, force).await {
         Ok(after) => Ok(target(diff::compare(scope, Some(live_object), &after))),
         Err(e) if e.code() == Some(422) && m.kind() == "Job" => {
             // A Job's pod template cannot change: run it again from scratch.
             Ok(target(
                 diff::compare(scope, Some(live_object), &body).with_op(Op::Replace),
             ))
+        }
+        Err(e) if e.code() == Some(422) && m.kind() == "StatefulSet" => {
+            adopt::immutable(m, live_object, &body, options.recreate_statefulsets)
+                .map(|op| target(diff::compare(scope, Some(live_object), &body).with_op(op)))
         }
         Err(e) if !e.conflict_causes().is_empty() => {
             let forced = cluster

@@ -53,6 +53,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum Propagation {
     Background,
     Foreground,
+    /// The dependents stay, without this owner (a StatefulSet re-created
+    /// over its pods and claims).
+    Orphan,
 }
 
 /// What a watch saw.
@@ -281,6 +284,35 @@ impl Cluster {
         Ok(to_value(resource, applied))
     }
 
+    /// A JSON patch (RFC 6902) of one object, built by cnvrgctl; its `test`
+    /// ops make the server refuse it (422) when the object changed meanwhile.
+    pub async fn json_patch(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        ops: &Value,
+    ) -> Result<Value, ClusterError> {
+        let ops: json_patch::Patch =
+            serde_json::from_value(ops.clone()).expect("cnvrgctl builds valid JSON patches");
+        let api = self.api(resource, namespace);
+        let patched = self
+            .call(
+                &id(resource, namespace, name),
+                "patch",
+                api.patch(
+                    name,
+                    &PatchParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..PatchParams::default()
+                    },
+                    &Patch::Json::<()>(ops),
+                ),
+            )
+            .await?;
+        Ok(to_value(resource, patched))
+    }
+
     /// Deletes an object; `false` when it was already gone.
     pub async fn delete(
         &self,
@@ -293,6 +325,7 @@ impl Cluster {
             propagation_policy: Some(match propagation {
                 Propagation::Background => PropagationPolicy::Background,
                 Propagation::Foreground => PropagationPolicy::Foreground,
+                Propagation::Orphan => PropagationPolicy::Orphan,
             }),
             ..DeleteParams::default()
         };

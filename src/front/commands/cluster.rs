@@ -25,13 +25,21 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
     let scopes = scopes(&spec, args.scope.as_deref())?;
     let options = Options {
         dry_run_creates: true,
+        adopt: args.adopt,
+        recreate_statefulsets: args.recreate_statefulsets,
         ..Options::default()
     };
-    let observed = runtime()?.block_on(async {
+    let (observed, adoption) = runtime()?.block_on(async {
         let cluster = connect(global).await?;
         let observed = apply::observe(&cluster, &manifests, &plan, &scopes, &options).await;
+        let adoption = match &observed {
+            Ok(o) if args.adopt => {
+                Some(super::adopt::survey(&cluster, &manifests, &scopes, o).await?)
+            }
+            _ => None,
+        };
         requests(printer, global, &cluster);
-        observed.map_err(Error::from)
+        Ok::<_, Error>((observed?, adoption))
     })?;
     let mut changes = observed.changes();
     if args.show_secrets {
@@ -50,6 +58,10 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
             printer.lines(&diff::summary(&changes))?;
             for change in &changed {
                 printer.lines(&diff::hunks(change, args.unified))?;
+            }
+            if let Some(adoption) = &adoption {
+                super::adopt::show(printer, adoption)?;
+                super::adopt::show_way_out(printer, adoption, false)?;
             }
             for p in observed.prune.iter().filter(|p| p.kept.is_some()) {
                 printer.info(&format!(
@@ -95,6 +107,8 @@ pub(super) fn options(global: &Global, args: &ExecArgs) -> Options {
     Options {
         concurrency: usize::from(args.concurrency),
         force_conflicts: args.force_conflicts,
+        adopt: args.adopt,
+        recreate_statefulsets: args.recreate_statefulsets,
         dry_run_creates: false,
         prune_volumes: args.prune_volumes,
         prune_crds: args.prune_crds,
@@ -129,6 +143,13 @@ pub(super) async fn converge(
     let mode = printer.mode();
     let json = mode.progress == crate::front::ui::ProgressMode::Json;
     let observed = apply::observe(cluster, manifests, &plan, scopes, &options).await?;
+    let adoption = match args.adopt {
+        true => Some(super::adopt::survey(cluster, manifests, scopes, &observed).await?),
+        false => None,
+    };
+    if let (Some(adoption), false) = (&adoption, json) {
+        super::adopt::show(printer, adoption)?;
+    }
     let changes = observed.changes();
     let conflicts = observed.conflicts();
     if observed.has_changes() {
@@ -149,6 +170,9 @@ pub(super) async fn converge(
         ));
     }
     before_writing(printer)?;
+    if let Some(adoption) = &adoption {
+        crate::engine::adopt::release_claims(cluster, &adoption.leftovers.claims).await?;
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     options.stop = Some(stopped);
     let progress = printer.progress_for(&observed);
@@ -200,6 +224,9 @@ pub(super) async fn converge(
         (outcome, report) => {
             report.transpose()?;
             outcome?;
+            if let (Some(adoption), false) = (&adoption, json) {
+                super::adopt::show_way_out(printer, adoption, true)?;
+            }
             Ok(())
         }
     }

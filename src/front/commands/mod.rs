@@ -4,6 +4,7 @@
 //! in `cluster.rs` and beside it, all starting from `session.rs` (scopes,
 //! runtime, connection); `table.rs` aligns the tables they print.
 
+mod adopt;
 mod bundle;
 mod cluster;
 mod import;

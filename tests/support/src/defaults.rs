@@ -177,6 +177,8 @@ pub fn validate(
         ("apps", "StatefulSet") => {
             causes.extend(immutable(&["spec", "selector"]));
             causes.extend(immutable(&["spec", "volumeClaimTemplates"]));
+            causes.extend(immutable(&["spec", "serviceName"]));
+            causes.extend(immutable(&["spec", "podManagementPolicy"]));
         }
         ("apps", "Deployment") | ("apps", "DaemonSet") | ("apps", "ReplicaSet") => {
             causes.extend(immutable(&["spec", "selector"]));

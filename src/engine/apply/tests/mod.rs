@@ -235,6 +235,7 @@ impl World {
             external: false,
             refresh: false,
             refused: None,
+            adopted: false,
         });
         self.manifests.push(Manifest {
             object,

@@ -1,0 +1,114 @@
+//! What `apply --adopt` and `diff --adopt` tell about taking over from the
+//! operators: the objects taken over and from whom, the pods that restart and
+//! why, what the operators made that stays, and (once applied) the commands
+//! that remove the operator. The engine finds it ([`crate::engine::adopt`]);
+//! this prints it.
+
+use crate::engine::adopt::{self, rules};
+use crate::engine::apply::{self, Observed};
+use crate::engine::diff::Op;
+use crate::engine::kube::Cluster;
+use crate::front::error::Error;
+use crate::front::ui::Printer;
+use crate::pipeline::manifest::{Manifest, Scope};
+
+/// What adopting the applied scopes does.
+#[derive(Debug, Default)]
+pub(super) struct Adoption {
+    /// `Kind/ns/name (owned by ...)` of each object taken over.
+    pub taken: Vec<String>,
+    /// `Kind/ns/name: why` of each workload whose pods restart.
+    pub restarts: Vec<String>,
+    /// What the operators made that cnvrgctl does not render: it stays.
+    pub leftovers: adopt::Leftovers,
+    /// The commands removing the operators, once cnvrgctl runs the platform.
+    pub way_out: Vec<String>,
+}
+
+/// Reads what adoption of `scopes` takes over and leaves.
+pub(super) async fn survey(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+    observed: &Observed,
+) -> Result<Adoption, Error> {
+    let live_targets = observed.targets.iter().filter(|t| !t.external);
+    let taken = live_targets
+        .clone()
+        .filter(|t| t.adopted)
+        .map(|t| {
+            let claim = t.live.as_ref().map(adopt::claim).unwrap_or_default();
+            format!("{} ({})", t.change.id(), claim.describe())
+        })
+        .collect();
+    let restarts = live_targets
+        .filter(|t| matches!(t.change.op, Op::Update | Op::Replace | Op::Conflict))
+        .filter_map(|t| {
+            let why = rules::restart_reason(
+                &t.change.kind,
+                t.change.before.as_ref(),
+                t.change.after.as_ref(),
+            )?;
+            Some(format!("{}: {why}", t.change.id()))
+        })
+        .collect();
+    let namespaces: Vec<String> = scopes
+        .iter()
+        .filter_map(|s| apply::scope_namespace(manifests, s))
+        .collect();
+    Ok(Adoption {
+        taken,
+        restarts,
+        leftovers: adopt::leftovers(cluster, observed, &namespaces).await?,
+        way_out: adopt::way_out(cluster).await?,
+    })
+}
+
+/// The adoption before anything is written.
+pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> {
+    let mut text = String::new();
+    let mut section = |title: &str, empty: &str, items: &[String]| {
+        text.push_str(&format!("{title}:\n"));
+        if items.is_empty() {
+            text.push_str(&format!("  {empty}\n"));
+        }
+        for item in items {
+            text.push_str(&format!("  {item}\n"));
+        }
+    };
+    section(
+        "adopted from the operators (applied as cnvrgctl, ownerReferences to the operators removed)",
+        "none",
+        &adoption.taken,
+    );
+    section("pods that will restart", "none", &adoption.restarts);
+    section(
+        "made by the operators, not rendered by cnvrgctl (left as they are, never deleted)",
+        "none",
+        &adoption.leftovers.listed,
+    );
+    printer.out(&text)?;
+    Ok(())
+}
+
+/// The commands removing the operators: once the run converged (`done`),
+/// or as what comes after `apply --adopt` (a preview).
+pub(super) fn show_way_out(
+    printer: &Printer,
+    adoption: &Adoption,
+    done: bool,
+) -> Result<(), Error> {
+    if adoption.way_out.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::from(if done {
+        "cnvrgctl now manages these objects; to remove the operator safely, run in this order:\n"
+    } else {
+        "after `cnvrgctl apply --adopt`, to remove the operator safely, run in this order:\n"
+    });
+    for line in &adoption.way_out {
+        text.push_str(&format!("  {line}\n"));
+    }
+    printer.out(&text)?;
+    Ok(())
+}
