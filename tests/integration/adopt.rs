@@ -50,6 +50,16 @@ fn operator_tenant() -> Env {
     env
 }
 
+/// Scales the operator to zero, as the README says to before adopting.
+fn stop_operator(env: &Env) {
+    env.server.apply_as(
+        "kubectl",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "cartographer-controller-manager", "namespace": "cartographer-system"},
+               "spec": {"replicas": 0}}),
+    );
+}
+
 fn get(env: &Env, api_version: &str, kind: &str, name: &str) -> Option<Value> {
     env.server.get(api_version, kind, Some("research"), name)
 }
@@ -79,6 +89,27 @@ fn without_adopt_an_operator_object_is_refused_and_nothing_is_written() {
     assert!(stderr.contains("made by an operator"), "{stderr}");
     assert!(stderr.contains("cnvrgctl import"), "{stderr}");
     assert!(stderr.contains("apply --adopt"), "{stderr}");
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+}
+
+/// A running operator would put back the ownerReferences and fields
+/// adoption takes over: `apply --adopt` writes nothing until it is scaled to
+/// zero, and says how.
+#[test]
+fn adopting_while_the_operator_runs_is_refused_naming_the_scale_command() {
+    let env = operator_tenant();
+    env.server.clear_log();
+    let out = env.apply(&["--adopt"]).output().unwrap();
+    let stderr = stderr_of(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the operator still runs (Deployment cartographer-system/cartographer-controller-manager, 1 replica(s))"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("kubectl -n cartographer-system scale deployment cartographer-controller-manager --replicas=0"),
+        "{stderr}"
+    );
     assert!(env.writes().is_empty(), "{:?}", env.writes());
 }
 
@@ -138,6 +169,7 @@ fn adopt_takes_over_keeps_values_and_claims_and_survives_the_operators_gc() {
     )
     .unwrap()["metadata"]["uid"]
         .clone();
+    stop_operator(&env);
     let out = env.apply(&["--adopt"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = stderr_of(&out);
@@ -246,6 +278,7 @@ fn a_statefulset_whose_immutable_fields_differ_is_named_then_recreated_over_its_
     )
     .unwrap()["metadata"]["uid"]
         .clone();
+    stop_operator(&env);
     env.server.clear_log();
     let out = env.apply(&["--adopt"]).output().unwrap();
     let stderr = stderr_of(&out);

@@ -239,15 +239,17 @@ pub async fn way_out(cluster: &Cluster) -> Result<Vec<String>, ClusterError> {
     if resources.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(rules::way_out(
-        &operator_deployments(cluster).await,
-        &resources,
-    ))
+    let deployments: Vec<(String, String)> = operator_deployments(cluster)
+        .await
+        .into_iter()
+        .map(|(ns, name, _)| (ns, name))
+        .collect();
+    Ok(rules::way_out(&deployments, &resources))
 }
 
-/// The operators' Deployments (namespace, name); none when they cannot be
-/// listed (the way out then says how to find them).
-async fn operator_deployments(cluster: &Cluster) -> Vec<(String, String)> {
+/// The operators' Deployments (namespace, name, replicas); none when they
+/// cannot be listed (the way out then says how to find them).
+pub async fn operator_deployments(cluster: &Cluster) -> Vec<(String, String, u64)> {
     let Ok(Some(deployments)) = cluster.resource("apps/v1", "Deployment").await else {
         return Vec::new();
     };
@@ -260,7 +262,8 @@ async fn operator_deployments(cluster: &Cluster) -> Vec<(String, String)> {
         .filter_map(|d| {
             let name = d["metadata"]["name"].as_str()?;
             let ns = d["metadata"]["namespace"].as_str()?;
-            rules::operator_deployment(name).then(|| (ns.to_string(), name.to_string()))
+            let replicas = d["spec"]["replicas"].as_u64().unwrap_or(1);
+            rules::operator_deployment(name).then(|| (ns.to_string(), name.to_string(), replicas))
         })
         .collect()
 }

@@ -23,6 +23,23 @@ pub(super) struct Adoption {
     pub leftovers: adopt::Leftovers,
     /// The commands removing the operators, once cnvrgctl runs the platform.
     pub way_out: Vec<String>,
+    /// The operators' Deployments still running (namespace, name,
+    /// replicas): they would put back what adoption changes.
+    pub running: Vec<(String, String, u64)>,
+}
+
+impl Adoption {
+    /// Why `apply --adopt` may not write yet: an operator still runs.
+    pub fn refusal(&self) -> Vec<String> {
+        self.running
+            .iter()
+            .map(|(ns, name, replicas)| {
+                format!(
+                    "the operator still runs (Deployment {ns}/{name}, {replicas} replica(s)) and would put back the ownerReferences and fields adoption takes over; scale it to zero first: kubectl -n {ns} scale deployment {name} --replicas=0"
+                )
+            })
+            .collect()
+    }
 }
 
 /// Reads what adoption of `scopes` takes over and leaves.
@@ -61,6 +78,11 @@ pub(super) async fn survey(
         restarts,
         leftovers: adopt::leftovers(cluster, observed, &namespaces).await?,
         way_out: adopt::way_out(cluster).await?,
+        running: adopt::operator_deployments(cluster)
+            .await
+            .into_iter()
+            .filter(|(_, _, replicas)| *replicas > 0)
+            .collect(),
     })
 }
 

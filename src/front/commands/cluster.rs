@@ -150,6 +150,13 @@ pub(super) async fn converge(
     if let (Some(adoption), false) = (&adoption, json) {
         super::adopt::show(printer, adoption)?;
     }
+    if let Some(refusal) = adoption
+        .as_ref()
+        .map(|a| a.refusal())
+        .filter(|r| !r.is_empty())
+    {
+        return Err(Problem::Refused(refusal).into());
+    }
     let changes = observed.changes();
     let conflicts = observed.conflicts();
     if observed.has_changes() {
