@@ -20,6 +20,7 @@ mod observe;
 mod parents;
 pub mod prepare;
 mod remove;
+mod slim;
 mod stop;
 mod waiting;
 

@@ -50,8 +50,10 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
     }
 }
 
-/// Spec, templates and validated objects: everything up to the cluster.
-fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
+/// Spec, templates and validated objects: everything up to the cluster, from
+/// the spec files on disk through every check (schemas, CR schemas, quotas,
+/// the plan). What `validate` runs; the render bench times it.
+pub fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
     prepare_with(printer, args, false)
 }
 
