@@ -90,15 +90,7 @@ async fn apply(server: &TestServer, input: &Input, concurrency: usize) -> u64 {
         concurrency,
         ..Options::default()
     };
-    let observed = apply::observe(
-        &cluster,
-        &input.manifests,
-        &input.plan,
-        &input.scopes,
-        &options,
-    )
-    .await
-    .expect("observes");
+    let observed = observe(&cluster, input, &options).await;
     apply::run(
         cluster.clone(),
         &input.manifests,
@@ -120,16 +112,20 @@ async fn diff(server: &TestServer, input: &Input) -> u64 {
         dry_run_creates: true,
         ..Options::default()
     };
+    observe(&cluster, input, &options).await;
+    cluster.requests().total()
+}
+
+async fn observe(cluster: &Cluster, input: &Input, options: &Options) -> apply::Observed {
     apply::observe(
-        &cluster,
+        cluster,
         &input.manifests,
         &input.plan,
         &input.scopes,
-        &options,
+        options,
     )
     .await
-    .expect("observes");
-    cluster.requests().total()
+    .expect("observes")
 }
 
 /// The release binary against `server`, where `input` is installed: a

@@ -20,6 +20,8 @@ pub struct Measured {
 }
 
 /// Runs `cnvrgctl ARGS -f SPEC` against `server` and waits for it.
+// The child is reaped by `wait4` (for its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 pub fn run(server: &TestServer, spec: &Path, args: &[&str]) -> Measured {
     server.clear_log();
     let started = Instant::now();
