@@ -2,7 +2,8 @@
 //! `cnvrgctl apply --yes` against the test server (installed once, outside
 //! the timing), each in its own process, so what is measured is cnvrgctl's
 //! alone: wall time, the API requests the server saw, and the process's peak
-//! resident memory (`ru_maxrss` of the reaped child). `CNVRGCTL_BIN` names
+//! resident memory (`VmHWM` of `/proc/PID/status`, read until it exits; a
+//! child's `ru_maxrss` would count the pages of the bench it was forked from). `CNVRGCTL_BIN` names
 //! another binary to measure (an older build, to compare).
 
 use std::path::Path;
@@ -38,13 +39,34 @@ pub fn run(server: &TestServer, spec: &Path, args: &[&str]) -> Measured {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("cnvrgctl starts");
-    let (code, peak_kib) = reap(child.id());
+    let pid = child.id();
+    let peak = std::thread::spawn(move || high_water(pid));
+    let (code, _) = reap(pid);
+    let peak_kib = peak.join().expect("reads VmHWM");
     Measured {
         seconds: started.elapsed().as_secs_f64(),
         requests: server.requests().len(),
         peak_mib: peak_kib as f64 / 1024.0,
         code,
     }
+}
+
+/// The largest `VmHWM` (KiB) read from `/proc/PID/status` until it is gone.
+fn high_water(pid: u32) -> i64 {
+    let path = format!("/proc/{pid}/status");
+    let mut peak = 0;
+    while let Ok(status) = std::fs::read_to_string(&path) {
+        let Some(kib) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+        else {
+            break; // a zombie has no memory left to read
+        };
+        peak = peak.max(kib);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    peak
 }
 
 /// Waits for process `pid`: its exit code and peak RSS in KiB.
