@@ -1,12 +1,18 @@
-//! Render benchmark: load + render + validate for 1, 10, 100 and 1000
-//! workspace tenants (two agent pools each). Before timing, it prints the peak
-//! heap of one full run per size, measured by a counting allocator.
+//! Render benchmark: the whole path `cnvrgctl validate` runs, for 1, 10, 100
+//! and 1000 workspace tenants (two agent pools each), from spec files on disk
+//! (`cluster.yaml` and one `tenants/*.yaml` per tenant, in a temporary
+//! directory) through loading, rendering and every check (schemas, CR
+//! schemas, quotas, the plan). It calls the command's own function
+//! ([`cnvrgctl::front::commands::prepare`]), so it cannot drift from the
+//! product. Before timing, it prints the peak heap of one full run per size,
+//! measured by a counting allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cnvrgctl::pipeline::render::{SecretInputs, Templates};
+use cnvrgctl::front::cli::SpecArgs;
+use cnvrgctl::front::ui::{Flags, Printer};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 struct Counting;
@@ -32,53 +38,70 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-fn cluster_with(tenants: usize) -> String {
-    let mut s = String::from(
-        "apiVersion: cnvrgctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: bench\nspec:\n  profile: prod\n  registry: {user: acme, passwordEnv: REGISTRY_PASSWORD}\n  infra:\n    storage:\n      hostpath: {enabled: true}\n  tenants:\n",
-    );
+const CLUSTER: &str = "apiVersion: cnvrgctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: bench\nspec:\n  profile: prod\n  registry: {user: acme, passwordEnv: REGISTRY_PASSWORD}\n  infra:\n    storage:\n      hostpath: {enabled: true}\n";
+
+/// Writes the spec of `tenants` workspace tenants under `dir`: the cluster
+/// file and one tenant file each, as a user keeps them.
+fn write_spec(dir: &Path, tenants: usize) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("tenants")).expect("tenants dir");
     for i in 0..tenants {
-        s.push_str(&format!(
-            "    - name: ws-{i}\n      type: workspace\n      workspace:\n        agentPools:\n          - name: default\n            replicas: 2\n          - name: gpu\n"
-        ));
+        std::fs::write(
+            dir.join(format!("tenants/ws-{i}.yaml")),
+            format!(
+                "apiVersion: cnvrgctl.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: ws-{i}\nspec:\n  type: workspace\n  workspace:\n    agentPools:\n      - name: default\n        replicas: 2\n      - name: gpu\n"
+            ),
+        )
+        .expect("tenant file");
     }
-    s
+    let cluster = dir.join("cluster.yaml");
+    std::fs::write(&cluster, CLUSTER).expect("cluster file");
+    cluster
 }
 
-/// Everything `cnvrgctl render` does short of printing; returns the object count.
-fn run(text: &str, templates: &Templates) -> usize {
-    let spec = cnvrgctl::pipeline::spec::load_from(
-        Path::new("bench/cluster.yaml"),
-        text.to_string(),
-        vec![],
-    )
-    .expect("bench spec loads");
-    let ms = cnvrgctl::pipeline::render::render(&spec, templates, &SecretInputs::default())
-        .expect("renders");
-    cnvrgctl::pipeline::validate::validate(&ms).expect("validates");
-    ms.len()
+/// Everything `cnvrgctl validate` does short of printing; returns the object count.
+fn run(printer: &Printer, args: &SpecArgs) -> usize {
+    let (_, manifests) = cnvrgctl::front::commands::prepare(printer, args).expect("valid spec");
+    manifests.len()
 }
 
 fn bench(c: &mut Criterion) {
-    let templates = Templates::built_in();
+    let printer = Printer::new(Flags {
+        json: false,
+        quiet: true,
+        no_color: true,
+    });
+    let root = tempfile::tempdir().expect("tempdir");
     let sizes = [1usize, 10, 100, 1000];
-    for n in sizes {
-        let text = cluster_with(n);
+    let specs: Vec<(usize, SpecArgs)> = sizes
+        .iter()
+        .map(|&n| {
+            let file = write_spec(&root.path().join(n.to_string()), n);
+            (
+                n,
+                SpecArgs {
+                    file,
+                    templates: None,
+                },
+            )
+        })
+        .collect();
+    for (n, args) in &specs {
         let base = CURRENT.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
-        let objects = run(&text, &templates);
+        let objects = run(&printer, args);
         let peak = PEAK.load(Ordering::Relaxed) - base;
         eprintln!(
-            "render {n:>4} tenants: {objects:>6} objects, peak heap {:.1} MiB",
-            peak as f64 / 1048576.0
+            "validate {n:>4} tenants: {objects:>6} objects, peak heap {:.1} MiB ({:.0} KiB/tenant)",
+            peak as f64 / 1048576.0,
+            peak as f64 / 1024.0 / *n as f64
         );
     }
-    let mut group = c.benchmark_group("render_validate");
+    let mut group = c.benchmark_group("validate_from_files");
     group.sample_size(10);
-    for n in sizes {
-        let text = cluster_with(n);
-        group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), &text, |b, text| {
-            b.iter(|| run(text, &templates))
+    for (n, args) in &specs {
+        group.throughput(Throughput::Elements(*n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), args, |b, args| {
+            b.iter(|| run(&printer, args))
         });
     }
     group.finish();

@@ -20,6 +20,7 @@ mod observe;
 mod parents;
 pub mod prepare;
 mod remove;
+mod slim;
 mod slots;
 mod stop;
 mod waiting;

@@ -5,7 +5,7 @@
 //! of [`super::prepare::unchanged`] cannot tell. The result is data
 //! ([`Observed`]): the executor acts on it, `diff` prints it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, stream};
 use serde_json::Value;
@@ -123,6 +123,22 @@ pub fn scope_namespace(manifests: &[Manifest], scope: &Scope) -> Option<String> 
         .or_else(|| mine().find_map(|m| m.namespace().map(str::to_string)))
 }
 
+/// [`scope_namespace`] of every scope at once.
+fn scope_namespaces(manifests: &[Manifest]) -> HashMap<&Scope, &str> {
+    let mut out: HashMap<&Scope, &str> = HashMap::new();
+    for m in manifests {
+        if m.kind() == "Namespace" {
+            out.insert(&m.origin.scope, m.name());
+        }
+    }
+    for m in manifests {
+        if let Some(ns) = m.namespace() {
+            out.entry(&m.origin.scope).or_insert(ns);
+        }
+    }
+    out
+}
+
 /// Reads the cluster for the objects of `scopes` (and what they depend on
 /// outside them) and works out each object's change.
 pub async fn observe(
@@ -132,17 +148,22 @@ pub async fn observe(
     scopes: &[Scope],
     options: &Options,
 ) -> Result<Observed, Problem> {
-    let wanted = wanted(manifests, plan, scopes);
+    let selected: HashSet<&Scope> = scopes.iter().collect();
+    let wanted = wanted(manifests, plan, &selected);
     let served = kinds_served(cluster, manifests, &wanted).await?;
-    let found = inventories(cluster, manifests, scopes).await?;
-    let mut claimed = BTreeSet::new();
+    let mut found = inventories(cluster, manifests, scopes).await?;
+    let sets: HashMap<Scope, ApplySet> = found
+        .inventories
+        .iter()
+        .map(|inv| (inv.set.scope.clone(), inv.set.clone()))
+        .collect();
     let lookups: Vec<Lookup> = wanted
         .iter()
-        .map(|&i| found.lookup(manifests, i, served[&i].clone(), scopes, &mut claimed))
+        .map(|&i| found.lookup(manifests, i, served[&i].clone(), &sets, &selected))
         .collect();
     let targets = live_changes(cluster, manifests, lookups, options).await?;
     let keep = Keep::on_prune(options.prune_volumes, options.prune_crds);
-    let prune = left_the_spec(found.members, &claimed, &found.inventories, &keep);
+    let prune = left_the_spec(found.members, &found.inventories, &keep);
     Ok(Observed {
         targets,
         prune,
@@ -154,7 +175,7 @@ pub async fn observe(
 type Key = (String, Option<String>, String);
 
 /// What to look at: the selected objects and their direct dependencies.
-fn wanted(manifests: &[Manifest], plan: &Plan, scopes: &[Scope]) -> BTreeSet<usize> {
+fn wanted(manifests: &[Manifest], plan: &Plan, scopes: &HashSet<&Scope>) -> BTreeSet<usize> {
     let mut wanted = BTreeSet::new();
     for (i, m) in manifests.iter().enumerate() {
         if scopes.contains(&m.origin.scope) {
@@ -224,8 +245,9 @@ async fn inventories(
         members: HashMap::new(),
         missing_namespaces: BTreeSet::new(),
     };
+    let namespaces = scope_namespaces(manifests);
     for scope in scopes {
-        let Some(ns) = scope_namespace(manifests, scope) else {
+        let Some(ns) = namespaces.get(scope).map(|ns| ns.to_string()) else {
             continue;
         };
         let set = ApplySet::new(scope, &ns);
@@ -275,21 +297,20 @@ struct Lookup {
 }
 
 impl Found {
-    /// What to read for manifest `index`; its key joins `claimed`.
+    /// What to read for manifest `index`, whose scope's set is in `sets`;
+    /// its live member leaves `members` (what stays there left the spec).
     fn lookup(
-        &self,
+        &mut self,
         manifests: &[Manifest],
         index: usize,
         resource: Option<Resource>,
-        scopes: &[Scope],
-        claimed: &mut BTreeSet<Key>,
+        sets: &HashMap<Scope, ApplySet>,
+        scopes: &HashSet<&Scope>,
     ) -> Lookup {
         let m = &manifests[index];
-        let set = self
-            .inventories
-            .iter()
-            .find(|inv| inv.set.scope == m.origin.scope)
-            .map(|inv| inv.set.clone())
+        let set = sets
+            .get(&m.origin.scope)
+            .cloned()
             .unwrap_or_else(|| ApplySet::new(&m.origin.scope, m.namespace().unwrap_or("default")));
         let member = resource.as_ref().and_then(|r| {
             let key = (
@@ -297,8 +318,7 @@ impl Found {
                 m.namespace().filter(|_| r.namespaced).map(str::to_string),
                 m.name().to_string(),
             );
-            claimed.insert(key.clone());
-            self.members.get(&key).map(|(_, live)| live.clone())
+            self.members.remove(&key).map(|(_, live)| live)
         });
         let missing = &self.missing_namespaces;
         Lookup {
@@ -323,11 +343,12 @@ async fn live_changes(
     options: &Options,
 ) -> Result<Vec<Target>, Problem> {
     let results: Vec<Result<Target, String>> = stream::iter(lookups)
-        .map(|mut lookup| {
+        .map(|lookup| {
             let m = &manifests[lookup.index];
             async move {
-                let live = match (&lookup.member, &lookup.resource) {
-                    (Some(live), _) => Some(live.clone()),
+                let mut lookup = lookup;
+                let live = match (lookup.member.take(), &lookup.resource) {
+                    (Some(live), _) => Some(live),
                     (None, Some(r)) if !lookup.in_missing_namespace => cluster
                         .get(r, m.namespace(), m.name())
                         .await
@@ -339,7 +360,9 @@ async fn live_changes(
                         .await
                         .map_err(|e| e.to_string())?;
                 }
-                decide(cluster, m, lookup, live, options).await
+                decide(cluster, m, lookup, live, options)
+                    .await
+                    .map(Target::slim)
             }
         })
         .buffered(options.concurrency.max(1))
@@ -358,14 +381,12 @@ async fn live_changes(
 /// in reverse plan order.
 fn left_the_spec(
     members: HashMap<Key, (Resource, Value)>,
-    claimed: &BTreeSet<Key>,
     inventories: &[Inventory],
     keep: &Keep,
 ) -> Vec<Prunable> {
     let mut prune: Vec<Prunable> = members
-        .into_iter()
-        .filter(|(key, _)| !claimed.contains(key))
-        .map(|(_, (resource, live))| {
+        .into_values()
+        .map(|(resource, live)| {
             let scope = inventories
                 .iter()
                 .find(|inv| inv.set.owns(&live))

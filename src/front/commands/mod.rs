@@ -76,8 +76,10 @@ fn graph_only_for_plan(cli: &Cli) -> Result<(), Error> {
     Ok(())
 }
 
-/// Spec, templates and validated objects: everything up to the cluster.
-fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
+/// Spec, templates and validated objects: everything up to the cluster, from
+/// the spec files on disk through every check (schemas, CR schemas, quotas,
+/// the plan). What `validate` runs; the render bench times it.
+pub fn prepare(printer: &Printer, args: &SpecArgs) -> Result<(Spec, Vec<Manifest>), Error> {
     prepare_with(printer, args, false)
 }
 

@@ -12,6 +12,8 @@
 
 mod pod;
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use pod::{Sizes, container_sizes, limit_range_defaults, missing, pod_sizes, scheduled};
@@ -256,22 +258,25 @@ fn plural(n: u64) -> &'static str {
 }
 
 /// Every quota of `manifests` against what the same render puts in its
-/// namespace.
+/// namespace. The objects are grouped by namespace once, so the check takes
+/// time in proportion to the objects, however many namespaces have a quota.
 pub fn check(manifests: &[Manifest]) -> Vec<Problem> {
+    let mut by_namespace: HashMap<&str, Vec<&Manifest>> = HashMap::new();
+    for m in manifests {
+        if let Some(ns) = m.namespace() {
+            by_namespace.entry(ns).or_default().push(m);
+        }
+    }
     let mut out = Vec::new();
     for quota in manifests.iter().filter(|m| m.kind() == "ResourceQuota") {
-        let Some(ns) = quota.namespace() else {
+        let Some(members) = quota.namespace().and_then(|ns| by_namespace.get(ns)) else {
             continue;
         };
-        let members: Vec<&Manifest> = manifests
-            .iter()
-            .filter(|m| m.namespace() == Some(ns))
-            .collect();
-        let defaults = limit_range_defaults(&members);
+        let defaults = limit_range_defaults(members);
         let mut messages = Vec::new();
         let mut contributions = Vec::new();
-        for m in &members {
-            if let Some(c) = contribution(m, &members, &defaults, &mut messages) {
+        for m in members {
+            if let Some(c) = contribution(m, members, &defaults, &mut messages) {
                 contributions.push(c);
             }
         }
