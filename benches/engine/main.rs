@@ -154,12 +154,17 @@ fn users(server: &TestServer, tenants: usize, input: &Input) {
 const SIZES: [usize; 4] = [1, 10, 100, 1000];
 const TIMED_INSTALLS: usize = 100;
 
-fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// The runtime every group drives the test server and cnvrgctl with.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = runtime();
     let inputs: Vec<(usize, Input)> = SIZES.iter().map(|&n| (n, input(n))).collect();
     let mut servers = Vec::new();
     for (n, input) in &inputs {
@@ -302,11 +307,7 @@ fn roomy() -> TestServer {
 }
 
 fn preflight_runs(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut group = c.benchmark_group("preflight");
     group.sample_size(10);
     for n in [1usize, 100] {
@@ -376,11 +377,7 @@ async fn timed_install(input: &Input) -> (Duration, Duration) {
 
 /// How far a first install is from its critical path (`-- critical_path`).
 fn critical_path(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut group = c.benchmark_group("critical_path");
     group.sample_size(10);
     for n in [1usize, 20] {

@@ -60,6 +60,19 @@ fn stop_operator(env: &Env) {
     );
 }
 
+/// The uid of the operator's Postgres claim (the same after adoption: never
+/// recreated).
+fn claim_uid(env: &Env) -> Value {
+    get(
+        env,
+        "v1",
+        "PersistentVolumeClaim",
+        "data-research-postgres-0",
+    )
+    .unwrap()["metadata"]["uid"]
+        .clone()
+}
+
 fn get(env: &Env, api_version: &str, kind: &str, name: &str) -> Option<Value> {
     env.server.get(api_version, kind, Some("research"), name)
 }
@@ -161,14 +174,7 @@ fn diff_adopt_previews_and_writes_nothing() {
 #[test]
 fn adopt_takes_over_keeps_values_and_claims_and_survives_the_operators_gc() {
     let env = operator_tenant();
-    let claim_uid = get(
-        &env,
-        "v1",
-        "PersistentVolumeClaim",
-        "data-research-postgres-0",
-    )
-    .unwrap()["metadata"]["uid"]
-        .clone();
+    let claim_uid = claim_uid(&env);
     stop_operator(&env);
     let out = env.apply(&["--adopt"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -270,14 +276,7 @@ fn a_statefulset_whose_immutable_fields_differ_is_named_then_recreated_over_its_
                 "resources": {"requests": {"storage": "5Gi"}}}}],
             "template": {"metadata": {"labels": labels},
                 "spec": {"containers": [{"name": "postgres", "image": "postgres:12"}]}}}}));
-    let claim_uid = get(
-        &env,
-        "v1",
-        "PersistentVolumeClaim",
-        "data-research-postgres-0",
-    )
-    .unwrap()["metadata"]["uid"]
-        .clone();
+    let claim_uid = claim_uid(&env);
     stop_operator(&env);
     env.server.clear_log();
     let out = env.apply(&["--adopt"]).output().unwrap();
