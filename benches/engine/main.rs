@@ -349,15 +349,7 @@ async fn timed_install(input: &Input) -> (Duration, Duration) {
             .expect("connects"),
     );
     let options = Options::default();
-    let observed = apply::observe(
-        &cluster,
-        &input.manifests,
-        &input.plan,
-        &input.scopes,
-        &options,
-    )
-    .await
-    .expect("observes");
+    let observed = observe(&cluster, input, &options).await;
     let recorder = Recorder::new(&Silent, &observed);
     apply::run(
         cluster.clone(),
