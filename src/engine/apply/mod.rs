@@ -16,6 +16,7 @@ mod blocked;
 mod ended;
 mod execute;
 mod keep;
+mod members;
 mod observe;
 mod parents;
 pub mod prepare;
@@ -33,7 +34,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use observe::{Observed, Prunable, Target, list_members, observe, scope_namespace};
+pub use members::list_members;
+pub use observe::{Observed, Prunable, Target, observe, scope_namespace};
 pub use remove::{Removal, RemoveOptions, plan_removal, remove};
 
 use actions::OnCluster;

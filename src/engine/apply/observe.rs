@@ -12,11 +12,12 @@ use serde_json::Value;
 
 use super::actions::At;
 use super::keep::Keep;
+use super::members::{Found, inventories};
 use super::prepare;
 use super::{Options, Problem};
 use crate::engine::adopt;
 use crate::engine::diff::{self, Change, Op};
-use crate::engine::inventory::{self, ApplySet};
+use crate::engine::inventory::ApplySet;
 use crate::engine::kube::{Cluster, ClusterError, Resource};
 use crate::pipeline::manifest::{Manifest, Scope};
 use crate::pipeline::plan::Plan;
@@ -124,7 +125,7 @@ pub fn scope_namespace(manifests: &[Manifest], scope: &Scope) -> Option<String> 
 }
 
 /// [`scope_namespace`] of every scope at once.
-fn scope_namespaces(manifests: &[Manifest]) -> HashMap<&Scope, &str> {
+pub(super) fn scope_namespaces(manifests: &[Manifest]) -> HashMap<&Scope, &str> {
     let mut out: HashMap<&Scope, &str> = HashMap::new();
     for m in manifests {
         if m.kind() == "Namespace" {
@@ -172,7 +173,7 @@ pub async fn observe(
 }
 
 /// A live object's kind (`Kind.group`), namespace and name.
-type Key = (String, Option<String>, String);
+pub(super) type Key = (String, Option<String>, String);
 
 /// What to look at: the selected objects and their direct dependencies.
 fn wanted(manifests: &[Manifest], plan: &Plan, scopes: &HashSet<&Scope>) -> BTreeSet<usize> {
@@ -216,67 +217,6 @@ async fn kinds_served(
         return Err(Problem::Refused(problems));
     }
     Ok(served)
-}
-
-/// The scopes' inventories and the live members they list.
-struct Found {
-    inventories: Vec<Inventory>,
-    members: HashMap<Key, (Resource, Value)>,
-    /// Namespaces of the scopes that do not exist yet (nothing to read there).
-    missing_namespaces: BTreeSet<String>,
-}
-
-/// Reads each scope's namespace, inventory parent and the members it lists.
-async fn inventories(
-    cluster: &Cluster,
-    manifests: &[Manifest],
-    scopes: &[Scope],
-) -> Result<Found, Problem> {
-    let namespace_kind = cluster
-        .resource("v1", "Namespace")
-        .await?
-        .expect("every cluster serves namespaces");
-    let config_maps = cluster
-        .resource("v1", inventory::PARENT_KIND)
-        .await?
-        .expect("every cluster serves config maps");
-    let mut found = Found {
-        inventories: Vec::new(),
-        members: HashMap::new(),
-        missing_namespaces: BTreeSet::new(),
-    };
-    let namespaces = scope_namespaces(manifests);
-    for scope in scopes {
-        let Some(ns) = namespaces.get(scope).map(|ns| ns.to_string()) else {
-            continue;
-        };
-        let set = ApplySet::new(scope, &ns);
-        let parent = if cluster.get(&namespace_kind, None, &ns).await?.is_none() {
-            found.missing_namespaces.insert(ns.clone());
-            None
-        } else {
-            cluster.get(&config_maps, Some(&ns), &set.name).await?
-        };
-        let live_kinds = parent
-            .as_ref()
-            .map(inventory::group_kinds)
-            .unwrap_or_default();
-        if let Some(parent) = &parent {
-            let mut namespaces = inventory::namespaces(parent);
-            namespaces.insert(ns.clone());
-            for (resource, object) in list_members(cluster, &set, &live_kinds, &namespaces).await? {
-                found
-                    .members
-                    .insert(key_of(&resource, &object), (resource, object));
-            }
-        }
-        found.inventories.push(Inventory {
-            set,
-            exists: parent.is_some(),
-            live_kinds,
-        });
-    }
-    Ok(found)
 }
 
 /// One object to read: where it is served, its scope's set, and its live
@@ -418,74 +358,6 @@ pub(super) fn prune_order(
             crate::pipeline::manifest::kind_rank(kind),
         )),
         p.change.id(),
-    )
-}
-
-/// Lists a scope's members of every kind it has had.
-pub async fn list_members(
-    cluster: &Cluster,
-    set: &ApplySet,
-    kinds: &BTreeSet<String>,
-    namespaces: &BTreeSet<String>,
-) -> Result<Vec<(Resource, Value)>, Problem> {
-    let selector = set.selector();
-    let mut found = Vec::new();
-    for group_kind in kinds {
-        let (group, kind) = inventory::split_group_kind(group_kind);
-        let Some(resource) = find_group_kind(cluster, group, kind)
-            .await
-            .map_err(Problem::Cluster)?
-        else {
-            continue; // the kind is gone (its CRD was deleted): nothing to prune
-        };
-        let scopes: Vec<Option<&str>> = if resource.namespaced {
-            namespaces.iter().map(|ns| Some(ns.as_str())).collect()
-        } else {
-            vec![None]
-        };
-        for ns in scopes {
-            for object in cluster
-                .list(&resource, ns, Some(&selector))
-                .await
-                .map_err(Problem::Cluster)?
-            {
-                found.push((resource.clone(), object));
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// The served resource of a `Kind.group`, trying the versions cnvrgctl renders.
-async fn find_group_kind(
-    cluster: &Cluster,
-    group: &str,
-    kind: &str,
-) -> Result<Option<Resource>, ClusterError> {
-    for version in ["v1", "v2", "v1beta1", "v1alpha1", "v1alpha3", "v1beta2"] {
-        let api_version = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
-        if let Some(r) = cluster.resource(&api_version, kind).await? {
-            return Ok(Some(r));
-        }
-    }
-    Ok(None)
-}
-
-fn key_of(resource: &Resource, object: &Value) -> (String, Option<String>, String) {
-    (
-        resource.group_kind(),
-        object["metadata"]["namespace"]
-            .as_str()
-            .filter(|_| resource.namespaced)
-            .map(str::to_string),
-        object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
     )
 }
 

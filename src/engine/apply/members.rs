@@ -1,0 +1,196 @@
+//! Reading what the scopes have on the cluster: per scope, whether its
+//! namespace exists, its inventory (the ApplySet parent ConfigMap) and the
+//! live members it lists, kind by kind and namespace by namespace. Scopes are
+//! read [`SCOPES_IN_FLIGHT`] at once, each one request after another.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+
+use super::Problem;
+use super::observe::{Inventory, Key, scope_namespaces};
+use crate::engine::inventory::{self, ApplySet};
+use crate::engine::kube::{Cluster, ClusterError, Resource};
+use crate::pipeline::manifest::{Manifest, Scope};
+
+/// The scopes' inventories and the live members they list.
+pub(super) struct Found {
+    pub inventories: Vec<Inventory>,
+    pub members: HashMap<Key, (Resource, Value)>,
+    /// Namespaces of the scopes that do not exist yet (nothing to read there).
+    pub missing_namespaces: BTreeSet<String>,
+}
+
+/// Scopes read at once: each reads its namespace, its inventory and its
+/// members one request after another, so a thousand scopes read one at a
+/// time wait a thousand times as long as one.
+const SCOPES_IN_FLIGHT: usize = 16;
+
+/// The scopes' inventories and the live members they list, the scopes read
+/// [`SCOPES_IN_FLIGHT`] at once (in scope order).
+pub(super) async fn inventories(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    scopes: &[Scope],
+) -> Result<Found, Problem> {
+    let namespace_kind = cluster
+        .resource("v1", "Namespace")
+        .await?
+        .expect("every cluster serves namespaces");
+    let config_maps = cluster
+        .resource("v1", inventory::PARENT_KIND)
+        .await?
+        .expect("every cluster serves config maps");
+    let namespaces = scope_namespaces(manifests);
+    let read = |scope: &Scope| {
+        let ns = namespaces.get(scope).map(|ns| ns.to_string());
+        let (namespace_kind, config_maps) = (&namespace_kind, &config_maps);
+        let scope = scope.clone();
+        async move {
+            match ns {
+                Some(ns) => read_scope(cluster, &scope, ns, namespace_kind, config_maps)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        }
+    };
+    let read: Vec<Result<Option<ScopeRead>, Problem>> = stream::iter(scopes)
+        .map(read)
+        .buffered(SCOPES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut found = Found {
+        inventories: Vec::new(),
+        members: HashMap::new(),
+        missing_namespaces: BTreeSet::new(),
+    };
+    for scope in read {
+        let Some(scope) = scope? else {
+            continue;
+        };
+        found.missing_namespaces.extend(scope.missing_namespace);
+        for (resource, object) in scope.members {
+            found
+                .members
+                .insert(key_of(&resource, &object), (resource, object));
+        }
+        found.inventories.push(scope.inventory);
+    }
+    Ok(found)
+}
+
+/// What one scope's read found.
+struct ScopeRead {
+    inventory: Inventory,
+    members: Vec<(Resource, Value)>,
+    /// Its namespace, when it does not exist yet.
+    missing_namespace: Option<String>,
+}
+
+/// One scope: whether its namespace exists, its inventory, and the members
+/// it lists.
+async fn read_scope(
+    cluster: &Cluster,
+    scope: &Scope,
+    ns: String,
+    namespace_kind: &Resource,
+    config_maps: &Resource,
+) -> Result<ScopeRead, Problem> {
+    let set = ApplySet::new(scope, &ns);
+    let mut missing_namespace = None;
+    let parent = if cluster.get(namespace_kind, None, &ns).await?.is_none() {
+        missing_namespace = Some(ns.clone());
+        None
+    } else {
+        cluster.get(config_maps, Some(&ns), &set.name).await?
+    };
+    let live_kinds = parent
+        .as_ref()
+        .map(inventory::group_kinds)
+        .unwrap_or_default();
+    let mut members = Vec::new();
+    if let Some(parent) = &parent {
+        let mut namespaces = inventory::namespaces(parent);
+        namespaces.insert(ns);
+        members = list_members(cluster, &set, &live_kinds, &namespaces).await?;
+    }
+    Ok(ScopeRead {
+        inventory: Inventory {
+            set,
+            exists: parent.is_some(),
+            live_kinds,
+        },
+        members,
+        missing_namespace,
+    })
+}
+
+/// Lists a scope's members of every kind it has had.
+pub async fn list_members(
+    cluster: &Cluster,
+    set: &ApplySet,
+    kinds: &BTreeSet<String>,
+    namespaces: &BTreeSet<String>,
+) -> Result<Vec<(Resource, Value)>, Problem> {
+    let selector = set.selector();
+    let mut found = Vec::new();
+    for group_kind in kinds {
+        let (group, kind) = inventory::split_group_kind(group_kind);
+        let Some(resource) = find_group_kind(cluster, group, kind)
+            .await
+            .map_err(Problem::Cluster)?
+        else {
+            continue; // the kind is gone (its CRD was deleted): nothing to prune
+        };
+        let scopes: Vec<Option<&str>> = if resource.namespaced {
+            namespaces.iter().map(|ns| Some(ns.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            for object in cluster
+                .list(&resource, ns, Some(&selector))
+                .await
+                .map_err(Problem::Cluster)?
+            {
+                found.push((resource.clone(), object));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The served resource of a `Kind.group`, trying the versions cnvrgctl renders.
+async fn find_group_kind(
+    cluster: &Cluster,
+    group: &str,
+    kind: &str,
+) -> Result<Option<Resource>, ClusterError> {
+    for version in ["v1", "v2", "v1beta1", "v1alpha1", "v1alpha3", "v1beta2"] {
+        let api_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        if let Some(r) = cluster.resource(&api_version, kind).await? {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+fn key_of(resource: &Resource, object: &Value) -> Key {
+    (
+        resource.group_kind(),
+        object["metadata"]["namespace"]
+            .as_str()
+            .filter(|_| resource.namespaced)
+            .map(str::to_string),
+        object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
