@@ -39,6 +39,40 @@ fn mermaid_of_the_multi_tenant_example() {
     insta::assert_snapshot!(cnvrgctl::pipeline::plan::print_mermaid(&ms, &plan, None));
 }
 
+/// `render --plan -o json` is the same graph as data: every rendered object
+/// in exactly one node, node ids unique, every edge between known nodes, and
+/// the tenant's Prometheus after the infra operator.
+#[test]
+fn json_of_the_multi_tenant_example_holds_every_object_once() {
+    let (ms, plan) = plan_of("multi-tenant");
+    let graph: serde_json::Value =
+        serde_json::from_str(&cnvrgctl::pipeline::plan::print_json(&ms, &plan, None))
+            .expect("one JSON document");
+    let nodes = graph["nodes"].as_array().unwrap();
+    let ids: BTreeSet<&str> = nodes.iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), nodes.len(), "node ids are unique");
+    let objects: Vec<&str> = nodes
+        .iter()
+        .flat_map(|n| n["objects"].as_array().unwrap())
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = objects.iter().copied().collect();
+    assert_eq!(objects.len(), ms.len());
+    assert_eq!(unique.len(), ms.len());
+    for edge in graph["edges"].as_array().unwrap() {
+        for end in ["from", "to"] {
+            assert!(ids.contains(edge[end].as_str().unwrap()), "{edge}");
+        }
+    }
+    assert!(
+        graph["edges"].as_array().unwrap().iter().any(|e| e["from"]
+            == "infra/prometheus-operator"
+            && e["to"] == "tenant.team-a/prometheus"),
+        "{:#}",
+        graph["edges"]
+    );
+}
+
 /// Graphviz draws the DOT graph: every scope a cluster, every node a box.
 /// Under CI Graphviz must be there (`.ci/run` installs it); elsewhere the
 /// test says it skipped.

@@ -149,7 +149,8 @@ fn render(printer: &Printer, format: OutputFormat, args: RenderArgs) -> Result<(
         let draw = match format {
             OutputFormat::Dot => crate::pipeline::plan::print_dot,
             OutputFormat::Mermaid => crate::pipeline::plan::print_mermaid,
-            OutputFormat::Text | OutputFormat::Json => crate::pipeline::plan::print,
+            OutputFormat::Json => crate::pipeline::plan::print_json,
+            OutputFormat::Text => crate::pipeline::plan::print,
         };
         return Ok(printer.out(&draw(&manifests, &plan, scope.as_ref()))?);
     }

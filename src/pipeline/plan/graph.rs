@@ -70,13 +70,16 @@ const LABEL_WIDTH: usize = 44;
 impl Node<'_> {
     /// The component's name, or the stage's short name.
     pub fn name(&self) -> &str {
-        self.component.unwrap_or_else(|| {
-            STAGE_NAMES
-                .iter()
-                .find(|(s, _)| *s == self.stage)
-                .map(|(_, name)| *name)
-                .expect("every stage is named")
-        })
+        self.component.unwrap_or_else(|| self.stage_name())
+    }
+
+    /// The short name of the node's stage (`CRDs`, `workloads`...).
+    pub fn stage_name(&self) -> &'static str {
+        STAGE_NAMES
+            .iter()
+            .find(|(s, _)| *s == self.stage)
+            .map(|(_, name)| *name)
+            .expect("every stage is named")
     }
 
     /// What the node holds: the setup groups in order (each waits for the

@@ -9,6 +9,7 @@
 
 mod dot;
 mod graph;
+mod json;
 mod mermaid;
 mod tree;
 
@@ -21,6 +22,7 @@ use crate::pipeline::manifest::{Manifest, Scope, keys};
 pub use crate::pipeline::manifest::kinds::Stage;
 
 pub use dot::print as print_dot;
+pub use json::print as print_json;
 pub use mermaid::print as print_mermaid;
 pub use tree::print;
 
