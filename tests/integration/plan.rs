@@ -65,9 +65,12 @@ fn json_of_the_multi_tenant_example_holds_every_object_once() {
         }
     }
     assert!(
-        graph["edges"].as_array().unwrap().iter().any(|e| e["from"]
-            == "infra/prometheus-operator"
-            && e["to"] == "tenant.team-a/prometheus"),
+        graph["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["from"] == "infra/prometheus-operator"
+                && e["to"] == "tenant.team-a/prometheus"),
         "{:#}",
         graph["edges"]
     );
