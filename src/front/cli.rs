@@ -54,13 +54,7 @@ pub struct Global {
 /// `90s`, `5m`, `1h`, `500ms` or plain seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("expected a duration like 90s, 5m or 1h, found `{text}`"))?;
+    let (n, unit) = number_and_unit(text, "a duration like 90s, 5m or 1h")?;
     let seconds = match unit {
         "ms" => return Ok(std::time::Duration::from_millis(n)),
         "" | "s" => n,
@@ -207,16 +201,23 @@ pub struct SupportBundleArgs {
     pub max_size: u64,
 }
 
-/// `50Mi`, `500Ki`, `1Gi` or plain bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
+/// The leading digits of `text` as a number, and the unit after them;
+/// `expected` says what was wanted when there is no number.
+fn number_and_unit<'a>(text: &'a str, expected: &str) -> Result<(u64, &'a str), String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number
+    let n = number
         .parse()
-        .map_err(|_| format!("expected a size like 50Mi, 500Ki or 1000000, found `{text}`"))?;
+        .map_err(|_| format!("expected {expected}, found `{text}`"))?;
+    Ok((n, unit))
+}
+
+/// `50Mi`, `500Ki`, `1Gi` or plain bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (n, unit) = number_and_unit(text, "a size like 50Mi, 500Ki or 1000000")?;
     let factor: u64 = match unit {
         "" | "B" => 1,
         "Ki" | "KiB" => 1 << 10,

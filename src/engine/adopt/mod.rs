@@ -214,8 +214,12 @@ const OPERATOR_KINDS: &[(&str, &str)] = &[
     ("mlops.aigency.com/v1alpha1", "Workspace"),
 ];
 
-/// The commands removing the operators safely, for the resources found.
-pub async fn way_out(cluster: &Cluster) -> Result<Vec<String>, ClusterError> {
+/// The commands removing the operators safely, for the resources found;
+/// `deployments` as [`operator_deployments`] read them.
+pub async fn way_out(
+    cluster: &Cluster,
+    deployments: &[(String, String, u64)],
+) -> Result<Vec<String>, ClusterError> {
     let mut resources = Vec::new();
     for (api_version, kind) in OPERATOR_KINDS {
         let Some(resource) = cluster.resource(api_version, kind).await? else {
@@ -239,10 +243,9 @@ pub async fn way_out(cluster: &Cluster) -> Result<Vec<String>, ClusterError> {
     if resources.is_empty() {
         return Ok(Vec::new());
     }
-    let deployments: Vec<(String, String)> = operator_deployments(cluster)
-        .await
-        .into_iter()
-        .map(|(ns, name, _)| (ns, name))
+    let deployments: Vec<(String, String)> = deployments
+        .iter()
+        .map(|(ns, name, _)| (ns.clone(), name.clone()))
         .collect();
     Ok(rules::way_out(&deployments, &resources))
 }

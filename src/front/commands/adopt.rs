@@ -73,13 +73,14 @@ pub(super) async fn survey(
         .iter()
         .filter_map(|s| apply::scope_namespace(manifests, s))
         .collect();
+    // Listed once: the way out names them, and a running one stops apply.
+    let deployments = adopt::operator_deployments(cluster).await;
     Ok(Adoption {
         taken,
         restarts,
         leftovers: adopt::leftovers(cluster, observed, &namespaces).await?,
-        way_out: adopt::way_out(cluster).await?,
-        running: adopt::operator_deployments(cluster)
-            .await
+        way_out: adopt::way_out(cluster, &deployments).await?,
+        running: deployments
             .into_iter()
             .filter(|(_, _, replicas)| *replicas > 0)
             .collect(),
