@@ -1,7 +1,8 @@
 //! The controller inside the server, playing kube-controller-manager, the
 //! scheduler and the kubelet: Deployments → ReplicaSets → Pods, StatefulSets,
 //! DaemonSets and Jobs with the status fields real controllers write, PVC
-//! binding (honouring `WaitForFirstConsumer`), CRD establishment and
+//! binding (honouring `WaitForFirstConsumer`) and the volumes behind the
+//! claims ([`volumes`]), CRD establishment and
 //! discovery registration, namespace termination, garbage collection by
 //! ownerReferences, and Events. Each object behaves as the most specific
 //! matching `Target` says (default: ready after `Options::ready_after`). All
@@ -14,6 +15,7 @@
 
 mod scheduling;
 mod track;
+mod volumes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -269,6 +271,7 @@ impl Controller {
         self.daemonsets(st);
         self.jobs(st);
         self.pvcs(st);
+        self.volumes(st);
         self.operators(st);
         self.kubelet(st);
         self.deployment_status(st);
@@ -1292,7 +1295,11 @@ impl Controller {
         // a claim waits on the pods (and events) of its namespace
         for pvc in work.objects_and_in(st, &g, &work.namespaces) {
             self.focus(Stage::Pvcs, &g, &pvc);
-            if deleting(&pvc) || pvc["status"]["phase"] == "Bound" {
+            // A claim naming its volume is the volume controller's to bind.
+            if deleting(&pvc)
+                || pvc["status"]["phase"] == "Bound"
+                || pvc["spec"]["volumeName"].is_string()
+            {
                 continue;
             }
             let ns = ns_of(&pvc);

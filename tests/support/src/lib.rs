@@ -238,6 +238,13 @@ impl TestServer {
             .collect()
     }
 
+    /// What the PersistentVolume `name` holds: set when it was provisioned
+    /// (`written by NAMESPACE/CLAIM`), `None` once it is deleted (the data
+    /// is gone with it).
+    pub fn volume_data(&self, name: &str) -> Option<String> {
+        self.state().volume_data.get(name).cloned()
+    }
+
     fn def_for(st: &State, object: &Value) -> resources::ResourceDef {
         let av = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();

@@ -75,6 +75,9 @@ pub struct State {
     pub observed: HashMap<(String, i64), Instant>,
     /// What access reviews deny.
     pub denials: crate::access::Denials,
+    /// What each PersistentVolume holds (by name): set when it is
+    /// provisioned, gone only with the volume.
+    pub volume_data: HashMap<String, String>,
     ip_seq: u32,
 }
 
@@ -154,6 +157,7 @@ impl State {
             recreated: vec![],
             observed: HashMap::new(),
             denials: Default::default(),
+            volume_data: HashMap::new(),
             ip_seq: 10,
         }
     }
@@ -762,6 +766,9 @@ impl State {
                     self.store.remove(&gr, &ns, &n);
                 }
             }
+        }
+        if def.kind == "PersistentVolume" {
+            self.volume_data.remove(name);
         }
         if def.kind == "Pod" {
             self.logs

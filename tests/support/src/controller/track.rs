@@ -31,6 +31,7 @@ pub(super) enum Stage {
     DaemonSets,
     Jobs,
     Pvcs,
+    Volumes,
     Operators,
     Kubelet,
     DeploymentStatus,
