@@ -306,10 +306,10 @@ fn a_statefulset_whose_immutable_fields_differ_is_named_then_recreated_over_its_
     );
 }
 
-/// A cnvrg tenant the cnvrg operator runs: each Secret's values stay (same
-/// keys) or move to ours under our key names (other keys, other Secret).
-#[test]
-fn cnvrg_secrets_keep_their_values_mapped_by_key() {
+/// Infra installed by cnvrgctl, and tenant `team-a` (namespace
+/// `cnvrg-team-a`) as the cnvrg operator made it: a CnvrgApp `cnvrg-app`
+/// owning the objects of each of `fixtures` (under `tests/fixtures/adopt/`).
+pub(super) fn cnvrg_operator_tenant(fixtures: &[&str]) -> Env {
     let env = Env::new(crate::common::cluster::CNVRG_SPEC);
     env.cnvrgctl(&["install", "infra", "--yes"])
         .assert()
@@ -332,11 +332,21 @@ fn cnvrg_secrets_keep_their_values_mapped_by_key() {
                "spec": {"clusterDomain": "ml.acme.example"}}),
     );
     let uid = app["metadata"]["uid"].as_str().unwrap();
-    let text = std::fs::read_to_string("tests/fixtures/adopt/cnvrg-operator-secrets.yaml").unwrap();
-    for doc in text.replace("OWNER_UID", uid).split("\n---\n") {
-        env.server
-            .apply_as("cnvrg-operator", serde_yaml::from_str(doc).unwrap());
+    for fixture in fixtures {
+        let text = std::fs::read_to_string(format!("tests/fixtures/adopt/{fixture}")).unwrap();
+        for doc in text.replace("OWNER_UID", uid).split("\n---\n") {
+            env.server
+                .apply_as("cnvrg-operator", serde_yaml::from_str(doc).unwrap());
+        }
     }
+    env
+}
+
+/// A cnvrg tenant the cnvrg operator runs: each Secret's values stay (same
+/// keys) or move to ours under our key names (other keys, other Secret).
+#[test]
+fn cnvrg_secrets_keep_their_values_mapped_by_key() {
+    let env = cnvrg_operator_tenant(&["cnvrg-operator-secrets.yaml"]);
     let out = env
         .apply(&["--adopt", "--scope", "tenant/team-a"])
         .output()

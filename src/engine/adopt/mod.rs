@@ -8,9 +8,13 @@
 //! Our Secrets that the operator kept under another name start from its
 //! values ([`seed`]). What the operators made that cnvrgctl does not render
 //! stays and is listed ([`leftovers`]); the run ends with the commands that
-//! remove the operator ([`way_out`]). The decisions are in [`rules`]; this
-//! module makes the calls, through [`crate::engine::kube`] only.
+//! remove the operator ([`way_out`]). Claims the operator named otherwise
+//! move to our names with their data ([`moves`], run by [`claims`]). The
+//! decisions are in [`rules`]; this module makes the calls, through
+//! [`crate::engine::kube`] only.
 
+pub mod claims;
+pub mod moves;
 pub mod rules;
 
 use serde_json::Value;
@@ -64,7 +68,7 @@ pub fn immutable(m: &Manifest, live: &Value, body: &Value, recreate: bool) -> Re
             .join(", ")
     };
     let (ours, theirs) = (rules::claim_templates(body), rules::claim_templates(live));
-    if ours != theirs {
+    if ours != theirs && !moves::templates_move(m.name(), &theirs, &ours) {
         // Re-created, its pods would get new, empty claims: refused even
         // with the flag; the old claims are never touched.
         return Err(format!(

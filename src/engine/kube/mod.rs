@@ -313,6 +313,32 @@ impl Cluster {
         Ok(to_value(resource, patched))
     }
 
+    /// Sets a workload's replicas through its `scale` subresource, as
+    /// `kubectl scale` does, under `manager` (not [`FIELD_MANAGER`]: the
+    /// workload does not become cnvrgctl's by being stopped).
+    pub async fn scale(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        replicas: u32,
+        manager: &str,
+    ) -> Result<(), ClusterError> {
+        let params = PatchParams {
+            field_manager: Some(manager.into()),
+            ..PatchParams::default()
+        };
+        let patch = serde_json::json!({"spec": {"replicas": replicas}});
+        self.call(
+            &id(resource, namespace, name),
+            "scale",
+            self.api(resource, namespace)
+                .patch_scale(name, &params, &Patch::Merge(&patch)),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Deletes an object; `false` when it was already gone.
     pub async fn delete(
         &self,

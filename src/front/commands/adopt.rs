@@ -26,6 +26,8 @@ pub(super) struct Adoption {
     /// The operators' Deployments still running (namespace, name,
     /// replicas): they would put back what adoption changes.
     pub running: Vec<(String, String, u64)>,
+    /// The operator's claims that move to our names, data kept.
+    pub moves: Vec<adopt::moves::Move>,
 }
 
 impl Adoption {
@@ -75,10 +77,28 @@ pub(super) async fn survey(
         .collect();
     // Listed once: the way out names them, and a running one stops apply.
     let deployments = adopt::operator_deployments(cluster).await;
+    let moves = adopt::claims::survey(cluster, manifests).await?;
+    // A claim that moves is not left as it is.
+    let mut leftovers = adopt::leftovers(cluster, observed, &namespaces).await?;
+    let moved = |id: &str| {
+        moves
+            .iter()
+            .any(|m| id.starts_with(&format!("{} ", m.from_id())))
+    };
+    leftovers.listed.retain(|l| !moved(l));
+    leftovers.claims.retain(|(_, c)| {
+        let id = format!(
+            "PersistentVolumeClaim/{}/{} ",
+            c["metadata"]["namespace"].as_str().unwrap_or_default(),
+            c["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        !moved(&id)
+    });
     Ok(Adoption {
         taken,
         restarts,
-        leftovers: adopt::leftovers(cluster, observed, &namespaces).await?,
+        moves,
+        leftovers,
         way_out: adopt::way_out(cluster, &deployments).await?,
         running: deployments
             .into_iter()
@@ -105,6 +125,12 @@ pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> 
         &adoption.taken,
     );
     section("pods that will restart", "none", &adoption.restarts);
+    let moves: Vec<String> = adoption.moves.iter().flat_map(|m| m.describe()).collect();
+    section(
+        "claims that move to our names (the volume is re-bound with its data, never deleted), before any workload is written",
+        "none",
+        &moves,
+    );
     section(
         "made by the operators, not rendered by cnvrgctl (left as they are, never deleted)",
         "none",
@@ -133,5 +159,29 @@ pub(super) fn show_way_out(
         text.push_str(&format!("  {line}\n"));
     }
     printer.out(&text)?;
+    Ok(())
+}
+
+/// Moves the operator's claims to our names (before any workload is
+/// written), saying so per claim.
+pub(super) async fn move_claims(
+    printer: &Printer,
+    cluster: &Cluster,
+    adoption: &Adoption,
+    timeout: std::time::Duration,
+    json: bool,
+) -> Result<(), Error> {
+    adopt::claims::run(cluster, &adoption.moves, timeout, |m| {
+        if !json {
+            printer.info(&format!(
+                "moved {} → {} (volume {}, reclaim {} again)",
+                m.from_id(),
+                m.to_id(),
+                m.volume,
+                m.policy
+            ));
+        }
+    })
+    .await?;
     Ok(())
 }

@@ -179,6 +179,7 @@ pub(super) async fn converge(
     before_writing(printer)?;
     if let Some(adoption) = &adoption {
         crate::engine::adopt::release_claims(cluster, &adoption.leftovers.claims).await?;
+        super::adopt::move_claims(printer, cluster, adoption, options.object_timeout, json).await?;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     options.stop = Some(stopped);
