@@ -126,18 +126,25 @@ fn adopting_while_the_operator_runs_is_refused_naming_the_scale_command() {
     assert!(env.writes().is_empty(), "{:?}", env.writes());
 }
 
-#[test]
-fn diff_adopt_previews_and_writes_nothing() {
-    let env = operator_tenant();
+/// `diff --adopt ARGS`: its stdout, once it exited 1 (changes) having
+/// written nothing.
+pub(super) fn diff_adopt(env: &Env, args: &[&str]) -> String {
     env.server.clear_log();
     let out = env
-        .cnvrgctl(&["diff", "--adopt", "--scope", "tenant/research"])
+        .cnvrgctl(&[&["diff", "--adopt"], args].concat())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(env.writes().is_empty(), "{:?}", env.writes());
+    stdout
+}
+
+#[test]
+fn diff_adopt_previews_and_writes_nothing() {
+    let env = operator_tenant();
+    let stdout = diff_adopt(&env, &["--scope", "tenant/research"]);
     let adopted = stdout.split("adopted from the operators").nth(1).unwrap();
     assert!(adopted.contains("Deployment/research/research-orion-server (owned by Workspace/research; field manager manager)"), "{stdout}");
     assert!(

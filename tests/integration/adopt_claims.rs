@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use testserver::{Fault, FaultKind, FaultTarget};
 
-use super::adopt::cnvrg_operator_tenant;
+use super::adopt::{cnvrg_operator_tenant, diff_adopt};
 use crate::common::cluster::{Env, stderr_of};
 
 const NS: &str = "cnvrg-team-a";
@@ -59,21 +59,10 @@ fn running_tenant() -> (Env, BTreeMap<&'static str, (String, Value)>) {
 #[test]
 fn diff_adopt_names_each_claim_move_and_writes_nothing() {
     let (env, volumes) = running_tenant();
-    env.server.clear_log();
-    let out = env
-        .cnvrgctl(&[
-            "diff",
-            "--adopt",
-            "--recreate-statefulsets",
-            "--scope",
-            "tenant/team-a",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(env.writes().is_empty(), "{:?}", env.writes());
+    let stdout = diff_adopt(
+        &env,
+        &["--recreate-statefulsets", "--scope", "tenant/team-a"],
+    );
     let moves = stdout
         .split("claims that move to our names")
         .nth(1)

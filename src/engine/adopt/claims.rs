@@ -119,10 +119,19 @@ async fn volume(cluster: &Cluster, kinds: &Kinds, m: &Move) -> Result<Value, Pro
 
 /// (a) Reclaim `Retain`, the original policy noted on the volume.
 async fn keep_volume(cluster: &Cluster, kinds: &Kinds, m: &Move) -> Result<(), Problem> {
+    patch_volume(cluster, kinds, m, moves::retain_patch).await
+}
+
+/// Patches the move's volume with what `patch` makes of it as it is now.
+async fn patch_volume(
+    cluster: &Cluster,
+    kinds: &Kinds,
+    m: &Move,
+    patch: fn(&Move, &Value) -> Value,
+) -> Result<(), Problem> {
     let v = volume(cluster, kinds, m).await?;
-    let patch = moves::retain_patch(m, &v);
     cluster
-        .json_patch(&kinds.volumes, None, &m.volume, &patch)
+        .json_patch(&kinds.volumes, None, &m.volume, &patch(m, &v))
         .await?;
     Ok(())
 }
@@ -144,11 +153,15 @@ async fn stop_workload(
             .await?;
     }
     let claim = m.row.operator_claim;
-    until(cluster, &kinds.pods, &m.namespace, timeout, |pods| {
-        !pods.values().any(|p| moves::mounts(p, claim))
-    })
+    until(
+        cluster,
+        &kinds.pods,
+        m,
+        timeout,
+        "pods still mount the old claim",
+        |pods| !pods.values().any(|p| moves::mounts(p, claim)),
+    )
     .await
-    .map_err(|e| e.unwrap_or_else(|| stuck(m, "pods still mount the old claim", timeout.as_secs())))
 }
 
 /// (c) The old claim deleted; its volume (kept) is released.
@@ -167,11 +180,15 @@ async fn drop_old_claim(
             Propagation::Background,
         )
         .await?;
-    until(cluster, &kinds.claims, &m.namespace, timeout, |claims| {
-        !claims.contains_key(claim)
-    })
+    until(
+        cluster,
+        &kinds.claims,
+        m,
+        timeout,
+        "the old claim is still there",
+        |claims| !claims.contains_key(claim),
+    )
     .await
-    .map_err(|e| e.unwrap_or_else(|| stuck(m, "the old claim is still there", timeout.as_secs())))
 }
 
 /// (d) and (e): the volume names our claim, and our claim names the volume.
@@ -205,21 +222,20 @@ async fn finish(
 ) -> Result<(), Problem> {
     let to = m.row.ours();
     let volume_name = m.volume.clone();
-    until(cluster, &kinds.claims, &m.namespace, timeout, |claims| {
-        claims.get(&to).is_some_and(|c| {
-            c["status"]["phase"] == "Bound" && c["spec"]["volumeName"] == volume_name.as_str()
-        })
-    })
-    .await
-    .map_err(|e| {
-        e.unwrap_or_else(|| stuck(m, "our claim did not bind to the volume", timeout.as_secs()))
-    })?;
-    let v = volume(cluster, kinds, m).await?;
-    let patch = moves::restore_patch(m, &v);
-    cluster
-        .json_patch(&kinds.volumes, None, &m.volume, &patch)
-        .await?;
-    Ok(())
+    until(
+        cluster,
+        &kinds.claims,
+        m,
+        timeout,
+        "our claim did not bind to the volume",
+        |claims| {
+            claims.get(&to).is_some_and(|c| {
+                c["status"]["phase"] == "Bound" && c["spec"]["volumeName"] == volume_name.as_str()
+            })
+        },
+    )
+    .await?;
+    patch_volume(cluster, kinds, m, moves::restore_patch).await
 }
 
 fn stuck(m: &Move, why: &str, secs: u64) -> Problem {
@@ -239,16 +255,17 @@ fn stuck(m: &Move, why: &str, secs: u64) -> Problem {
     }
 }
 
-/// Watches `resource` in `namespace` until `done` holds for the objects
-/// (by name); `Err(None)` when `timeout` passes first.
+/// Watches `resource` in the move's namespace until `done` holds for the
+/// objects (by name); after `timeout`, the move is stuck: `why`.
 async fn until(
     cluster: &Cluster,
     resource: &Resource,
-    namespace: &str,
+    m: &Move,
     timeout: Duration,
+    why: &str,
     done: impl Fn(&BTreeMap<String, Value>) -> bool,
-) -> Result<(), Option<Problem>> {
-    let mut stream = Box::pin(cluster.watch(resource, Some(namespace)));
+) -> Result<(), Problem> {
+    let mut stream = Box::pin(cluster.watch(resource, Some(&m.namespace)));
     let mut seen: BTreeMap<String, Value> = BTreeMap::new();
     let mut synced = false;
     let watching = async {
@@ -278,5 +295,5 @@ async fn until(
     };
     tokio::time::timeout(timeout, watching)
         .await
-        .map_err(|_| None)
+        .map_err(|_| stuck(m, why, timeout.as_secs()))
 }

@@ -201,8 +201,11 @@ impl Move {
                 self.policy
             ),
             format!(
-                "  {} stops while its claim moves ({kind}/{}/{name} {fate}) and StatefulSet/{}/{} starts on it",
-                self.row.component, self.namespace, self.namespace, self.row.statefulset
+                "  {c} stops while its claim moves ({kind}/{}/{name} {fate}) and StatefulSet/{}/{} starts on it: {c} is down until that is ready",
+                self.namespace,
+                self.namespace,
+                self.row.statefulset,
+                c = self.row.component,
             ),
             format!("  data: {}", self.row.data),
         ]

@@ -177,9 +177,12 @@ pub fn markdown(rows: &[NameRow]) -> String {
     };
     let mut out = String::from("| component | operator | cnvrgctl | same |\n|---|---|---|---|\n");
     for r in rows {
+        let claim = r.operator.0 == "PersistentVolumeClaim" && r.ours.0 == r.operator.0;
         let same = match (r.matches(), r.operator.1 == r.ours.1) {
             (true, _) => "yes",
             (false, true) => "name only",
+            // `apply --adopt` re-binds its volume to ours (`engine::adopt::moves`).
+            (false, false) if claim => "no: moves, data kept",
             (false, false) => "no",
         };
         out.push_str(&format!(

@@ -2,8 +2,11 @@
 //! apply, dry-run, conflicts, watches, logs) plus the controller's readiness
 //! simulation and injected faults.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{client, eventually};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
@@ -11,38 +14,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Po
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams,
 };
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Discovery;
 use kube::runtime::watcher;
-use kube::{Client, Config};
 use serde_json::{Value, json};
 use testserver::{
     Behavior, Fault, FaultKind, FaultTarget, Options, PodTrouble, Target, TestServer, Verb, WriteOp,
 };
-
-async fn client(server: &TestServer) -> Client {
-    let kc = Kubeconfig::read_from(server.kubeconfig()).unwrap();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
-
-/// Polls until `f` returns Some, failing after 10 s.
-async fn eventually<T, F: FnMut() -> Option<T>>(what: &str, mut f: F) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 fn deployment(name: &str, replicas: i64, image: &str) -> Value {
     json!({

@@ -3,23 +3,16 @@
 //! error channel for an undeclared port and for a pod that is not Running, a
 //! 404 for a missing pod, and the stream closing when the pod is deleted.
 
+mod common;
+
 use std::time::Duration;
 
+use common::client;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 use testserver::{Behavior, PodTrouble, Target, TestServer, Verb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn client(server: &TestServer) -> Client {
-    let kc = Kubeconfig::read_from(server.kubeconfig()).unwrap();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
 
 fn deployment(name: &str) -> Value {
     json!({

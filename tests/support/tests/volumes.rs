@@ -4,34 +4,15 @@
 //! `Delete`) with its claim, kept under `Retain`, and re-bound to a new
 //! claim by hand the way an admin moves data to a claim of another name.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{client, eventually};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 use testserver::TestServer;
-
-async fn client(server: &TestServer) -> Client {
-    let kc = Kubeconfig::read_from(server.kubeconfig()).unwrap();
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
-
-/// Polls until `f` returns Some, failing after 10 s.
-async fn eventually<T, F: FnMut() -> Option<T>>(what: &str, mut f: F) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// A claim on an immediate class (`fast`, reclaim `policy`), in `default`.
 fn claim(name: &str, class: &str, volume: Option<&str>) -> PersistentVolumeClaim {
@@ -62,6 +43,23 @@ fn pv(server: &TestServer, name: &str) -> Option<Value> {
 fn bound_volume(server: &TestServer, claim: &str) -> Option<String> {
     let c = server.get("v1", "PersistentVolumeClaim", Some("default"), claim)?;
     (c["status"]["phase"] == "Bound").then(|| c["spec"]["volumeName"].as_str().unwrap().into())
+}
+
+/// Claim `name` on the class `keep` (reclaim `Retain`), bound, then deleted: its
+/// volume, `Released`.
+async fn released(server: &TestServer, claims: &Api<PersistentVolumeClaim>, name: &str) -> String {
+    claims
+        .create(&PostParams::default(), &claim(name, "keep", None))
+        .await
+        .unwrap();
+    let volume = eventually("bound", || bound_volume(server, name)).await;
+    eventually("volume", || pv(server, &volume)).await;
+    claims.delete(name, &DeleteParams::default()).await.unwrap();
+    eventually("released", || {
+        pv(server, &volume).filter(|v| v["status"]["phase"] == "Released")
+    })
+    .await;
+    volume
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -102,24 +100,9 @@ async fn a_retained_volume_is_released_then_rebound_to_a_claim_of_another_name()
     let client = client(&server).await;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
     let volumes: Api<PersistentVolume> = Api::all(client);
-    claims
-        .create(&PostParams::default(), &claim("old", "keep", None))
-        .await
-        .unwrap();
-    let name = eventually("bound", || bound_volume(&server, "old")).await;
-    eventually("volume", || pv(&server, &name)).await;
-    claims
-        .delete("old", &DeleteParams::default())
-        .await
-        .unwrap();
-    let released = eventually("released", || {
-        pv(&server, &name).filter(|v| v["status"]["phase"] == "Released")
-    })
-    .await;
-    assert!(
-        released["spec"]["claimRef"]["uid"].is_string(),
-        "{released}"
-    );
+    let name = released(&server, &claims, "old").await;
+    let kept = pv(&server, &name).unwrap();
+    assert!(kept["spec"]["claimRef"]["uid"].is_string(), "{kept}");
 
     // A claim naming the volume while it still points at the old claim stays Pending.
     claims
@@ -154,20 +137,7 @@ async fn a_claim_naming_an_available_volume_binds_to_it() {
     class(&server, "keep", Some("Retain"));
     let client = client(&server).await;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
-    claims
-        .create(&PostParams::default(), &claim("first", "keep", None))
-        .await
-        .unwrap();
-    let name = eventually("bound", || bound_volume(&server, "first")).await;
-    eventually("volume", || pv(&server, &name)).await;
-    claims
-        .delete("first", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("released", || {
-        pv(&server, &name).filter(|v| v["status"]["phase"] == "Released")
-    })
-    .await;
+    let name = released(&server, &claims, "first").await;
     let volumes: Api<PersistentVolume> = Api::all(client);
     let patch = json!({"spec": {"claimRef": null}});
     volumes
