@@ -11,6 +11,7 @@
 //! remove the operator ([`way_out`]). The decisions are in [`rules`]; this
 //! module makes the calls, through [`crate::engine::kube`] only.
 
+pub mod database;
 pub mod rules;
 
 use serde_json::Value;

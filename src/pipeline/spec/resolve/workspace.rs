@@ -82,7 +82,10 @@ impl Resolver {
         let from = ws.postgres.as_ref()?.import_from.as_ref()?;
         let name = &from.postgres_cluster;
         if let Err(m) = names::dns1123_subdomain(name) {
-            let path = ws_path.field("postgres").field("importFrom").field("postgresCluster");
+            let path = ws_path
+                .field("postgres")
+                .field("importFrom")
+                .field("postgresCluster");
             self.diags.push(
                 d.source
                     .at(&path, format!("invalid PostgresCluster name: {m}"))
