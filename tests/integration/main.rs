@@ -4,6 +4,7 @@
 mod common;
 
 mod adopt;
+mod adopt_database;
 mod bad_input;
 mod bundle;
 mod catalogue;

@@ -19,6 +19,25 @@ use crate::engine::kube::{Cluster, Resource};
 use crate::engine::wait::Waiter;
 use crate::pipeline::manifest::keys;
 
+/// The API group of Crunchy's PostgreSQL operator (PGO v5), whose
+/// PostgresCluster holds a Cartographer workspace's database.
+pub const CRUNCHY_GROUP: &str = "postgres-operator.crunchydata.com";
+
+/// Whether `live` is owned by a Crunchy PostgresCluster (its user Secrets:
+/// PGO owns them, Cartographer does not).
+pub fn crunchy(live: &Value) -> bool {
+    live["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            r["kind"] == "PostgresCluster"
+                && r["apiVersion"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with(&format!("{CRUNCHY_GROUP}/")))
+        })
+}
+
 /// The workload a target stops first, as `(kind, name)` in its namespace.
 pub fn stop_first(body: &Value) -> Option<(&str, &str)> {
     body["metadata"]["annotations"][keys::STOP_FIRST]

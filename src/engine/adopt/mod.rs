@@ -131,7 +131,7 @@ pub async fn seed(
         },
     };
     Ok(operator
-        .filter(|s| !claim(s).is_empty())
+        .filter(|s| !claim(s).is_empty() || database::crunchy(s))
         .map(|s| rules::seed(&s, source, live)))
 }
 
@@ -147,6 +147,10 @@ const LEFTOVER_KINDS: &[(&str, &str)] = &[
     ("v1", "ServiceAccount"),
     ("batch/v1", "Job"),
     ("networking.k8s.io/v1", "Ingress"),
+    (
+        "postgres-operator.crunchydata.com/v1beta1",
+        "PostgresCluster",
+    ),
 ];
 
 /// What the operators made in `namespaces` that no target of `observed` is.

@@ -1,0 +1,207 @@
+//! Adopting a Cartographer workspace whose database is Crunchy's
+//! PostgresCluster (`tests/fixtures/adopt/workspace-operator.yaml`): the
+//! imported spec names it (`postgres.importFrom`), and `apply --adopt`
+//! copies its data into ours with a Job that runs after our PostgreSQL is
+//! ready and before the Orion server starts on it, with the old server
+//! stopped meanwhile. The test server runs no PostgreSQL: the tests check the
+//! Job's spec, its place in the run, and that a second run writes nothing.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::adopt::operator_tenant_of;
+use crate::common::cluster::{Env, stderr_of};
+use testserver::{Behavior, Target, WriteOp};
+
+/// The spec `cnvrgctl import` writes for the workspace (its database part).
+const IMPORTED: &str = "\
+apiVersion: cnvrgctl.io/v1alpha1
+kind: Cluster
+metadata:
+  name: acme
+spec:
+  profile: dev
+  ingress:
+    type: nodeport
+  infra:
+    monitoring: {enabled: false}
+    logging: {enabled: false}
+    storage:
+      hostpath: {enabled: true}
+  tenants:
+    - name: research
+      type: workspace
+      workspace:
+        postgres:
+          importFrom: {postgresCluster: research}
+        agentPools:
+          - {name: default}
+";
+
+const JOB: &str = "research-postgres-import";
+const PASSWORD: &str = "operator-made-password";
+
+fn stopped_operator() -> Env {
+    let env = operator_tenant_of(IMPORTED);
+    env.server.apply_as(
+        "kubectl",
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "cartographer-controller-manager", "namespace": "cartographer-system"},
+            "spec": {"replicas": 0}}),
+    );
+    env
+}
+
+fn get(env: &Env, api_version: &str, kind: &str, name: &str) -> Option<Value> {
+    env.server.get(api_version, kind, Some("research"), name)
+}
+
+/// The position of the first write of `kind/name` with `op` in the log.
+fn position(writes: &[testserver::Write], op: WriteOp, kind: &str, name: &str) -> usize {
+    writes
+        .iter()
+        .position(|w| w.op == op && w.kind == kind && w.name == name)
+        .unwrap_or_else(|| panic!("no {op:?} of {kind}/{name} in {writes:#?}"))
+}
+
+#[test]
+fn the_copy_job_reads_both_secrets_by_reference_and_never_copies_twice() {
+    let env = stopped_operator();
+    let out = env
+        .cnvrgctl(&["render", "--scope", "tenant/research", "-o", "json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "Job" && o["metadata"]["name"] == JOB)
+        .expect("the copy Job is rendered");
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    let script = container["command"][2].as_str().unwrap();
+    for needle in [
+        "set -euo pipefail",
+        "ON_ERROR_STOP=1",
+        "--single-transaction",
+        "pg_dump -h \"$SOURCE_HOST\"",
+        "--exclude-extension=pgaudit",
+        "public.cnvrgctl_import",
+        "already copied",
+    ] {
+        assert!(script.contains(needle), "{needle} in\n{script}");
+    }
+    let env_of = |name: &str| {
+        container["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
+    };
+    for (var, secret, key) in [
+        ("SOURCE_HOST", "research-pguser-prefect", "host"),
+        ("SOURCE_PASSWORD", "research-pguser-prefect", "password"),
+        ("SOURCE_DB", "research-pguser-prefect", "dbname"),
+        ("TARGET_PASSWORD", "research-postgres", "password"),
+        ("TARGET_USER", "research-postgres", "username"),
+    ] {
+        let e = env_of(var);
+        assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], secret, "{var}");
+        assert_eq!(e["valueFrom"]["secretKeyRef"]["key"], key, "{var}");
+        assert!(e.get("value").is_none(), "{var} is never inline");
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+    assert_eq!(
+        job["metadata"]["annotations"]["cnvrgctl.io/stop-first"],
+        "Deployment/research-orion-server"
+    );
+}
+
+/// After our PostgreSQL is ready the old Orion server is scaled to zero and
+/// its pods are gone; only then is the Job created; the server rolls onto
+/// our database (our template, its replicas back) once the Job completed. A
+/// second run writes nothing, and the PostgresCluster is never deleted.
+#[test]
+fn adopt_stops_the_old_server_copies_then_starts_ours_and_a_rerun_writes_nothing() {
+    let env = stopped_operator();
+    env.server.behave(
+        Target::kind("Job").named(JOB),
+        Behavior::Ready {
+            after: Duration::from_secs(3),
+        },
+    );
+    env.server.clear_log();
+    let child = env
+        .process(&["apply", "--yes", "--adopt", "--object-timeout", "60s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the Job runs (it completes after 3 s), the old server is down.
+    let until = Instant::now() + Duration::from_secs(60);
+    while get(&env, "batch/v1", "Job", JOB).is_none() {
+        assert!(Instant::now() < until, "the Job was never created");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let orion = get(&env, "apps/v1", "Deployment", "research-orion-server").unwrap();
+    assert_eq!(orion["spec"]["replicas"], 0, "{orion}");
+    let serving: Vec<Value> = env
+        .server
+        .list("v1", "Pod", Some("research"))
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/name"] == "orion-server")
+        .collect();
+    assert!(serving.is_empty(), "orion pods while copying: {serving:#?}");
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+
+    let writes = env.writes();
+    let postgres = position(&writes, WriteOp::Create, "StatefulSet", "research-postgres");
+    // The first update of the server frees it of its ownerReferences (before
+    // any apply); the next one, after our PostgreSQL, stops it.
+    let stop = postgres
+        + 1
+        + position(
+            &writes[postgres + 1..],
+            WriteOp::Update,
+            "Deployment",
+            "research-orion-server",
+        );
+    let job = position(&writes, WriteOp::Create, "Job", JOB);
+    let last_orion = writes
+        .iter()
+        .rposition(|w| w.kind == "Deployment" && w.name == "research-orion-server")
+        .unwrap();
+    assert!(
+        postgres < stop && stop < job && job < last_orion,
+        "{writes:#?}"
+    );
+    let orion = get(&env, "apps/v1", "Deployment", "research-orion-server").unwrap();
+    assert_eq!(orion["spec"]["replicas"], 1, "back up: {orion}");
+    let containers = orion["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert!(
+        containers.iter().any(|c| c["name"] == "prefect-server"),
+        "our template: {orion}"
+    );
+    assert!(
+        get(
+            &env,
+            "postgres-operator.crunchydata.com/v1beta1",
+            "PostgresCluster",
+            "research"
+        )
+        .is_some()
+    );
+
+    env.server.clear_log();
+    env.apply(&["--adopt"]).assert().success();
+    assert!(env.writes().is_empty(), "{:#?}", env.writes());
+}
