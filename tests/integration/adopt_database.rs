@@ -205,3 +205,129 @@ fn adopt_stops_the_old_server_copies_then_starts_ours_and_a_rerun_writes_nothing
     env.apply(&["--adopt"]).assert().success();
     assert!(env.writes().is_empty(), "{:#?}", env.writes());
 }
+
+/// `diff --adopt -o json`: the changes and the adoption's lists as data,
+/// the same facts the text shows.
+#[test]
+fn diff_adopt_json_lists_what_is_adopted_replaced_copied_and_the_way_out() {
+    let env = stopped_operator();
+    let out = env
+        .cnvrgctl(&[
+            "diff",
+            "--adopt",
+            "--scope",
+            "tenant/research",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!text.contains(PASSWORD));
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert!(doc["changes"].as_array().is_some_and(|c| !c.is_empty()));
+    let a = &doc["adoption"];
+    let orion = a["adopted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"] == "Deployment/research/research-orion-server")
+        .unwrap();
+    assert_eq!(orion["owners"], serde_json::json!(["Workspace/research"]));
+    assert_eq!(orion["managers"], serde_json::json!(["manager"]));
+    assert!(
+        a["restarts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["object"] == "Deployment/research/research-orion-server"),
+        "{a}"
+    );
+    let pool = &a["replaced"][0];
+    assert_eq!(pool["old"], "StatefulSet/research/research-agent-default");
+    assert_eq!(pool["new"], "Deployment/research/research-agent-default");
+    assert_eq!(
+        pool["retire"][0],
+        "kubectl -n research scale statefulset research-agent-default --replicas=0"
+    );
+    let copy = &a["copies"][0];
+    assert_eq!(copy["from"], "PostgresCluster/research/research");
+    assert_eq!(copy["by"], "Job/research/research-postgres-import");
+    assert_eq!(copy["stops"], "Deployment/research/research-orion-server");
+    assert_eq!(a["moves"], serde_json::json!([]));
+    assert!(
+        a["stays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["object"] == "PostgresCluster/research/research"),
+        "{a}"
+    );
+    let way_out: Vec<&str> = a["wayOut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let at = |needle: &str| {
+        way_out
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {way_out:#?}"))
+    };
+    assert!(
+        at("scale deployment cartographer-controller-manager")
+            < at("scale statefulset research-agent-default")
+    );
+    assert!(
+        at("delete statefulset research-agent-default")
+            < at("delete postgresclusters.postgres-operator.crunchydata.com research")
+    );
+    assert_eq!(a["operatorsRunning"], serde_json::json!([]));
+
+    // The text says the same.
+    let out = env
+        .cnvrgctl(&["diff", "--adopt", "--scope", "tenant/research"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let replaced = text
+        .split("replaced beside the operators' objects")
+        .nth(1)
+        .unwrap();
+    assert!(
+        replaced.contains("StatefulSet/research/research-agent-default -> Deployment/research/research-agent-default"),
+        "{text}"
+    );
+    let copied = text.split("data copied").nth(1).unwrap();
+    assert!(
+        copied.contains(
+            "PostgresCluster/research/research -> copied by Job/research/research-postgres-import"
+        ),
+        "{text}"
+    );
+}
+
+/// `apply --adopt -o json`: the lists are one `adoption` event, before the
+/// steps.
+#[test]
+fn apply_adopt_json_emits_the_adoption_event_before_the_steps() {
+    let env = stopped_operator();
+    let out = env.apply(&["--adopt", "-o", "json"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", stderr_of(&out));
+    assert!(!stdout.contains(PASSWORD));
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let at = |name: &str| events.iter().position(|e| e["event"] == name).unwrap();
+    assert!(at("preflight") < at("adoption") && at("adoption") < at("unblocked"));
+    let adoption = &events[at("adoption")];
+    assert_eq!(
+        adoption["copies"][0]["from"],
+        "PostgresCluster/research/research"
+    );
+    assert!(adoption["wayOut"].as_array().is_some_and(|w| !w.is_empty()));
+}

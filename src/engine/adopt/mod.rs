@@ -11,6 +11,7 @@
 //! remove the operator ([`way_out`]). The decisions are in [`rules`]; this
 //! module makes the calls, through [`crate::engine::kube`] only.
 
+pub mod beside;
 pub mod database;
 pub mod rules;
 
@@ -156,8 +157,9 @@ const LEFTOVER_KINDS: &[(&str, &str)] = &[
 /// What the operators made in `namespaces` that no target of `observed` is.
 #[derive(Debug, Default)]
 pub struct Leftovers {
-    /// `Kind/namespace/name (owned by ...)`, each left as it is.
-    pub listed: Vec<String>,
+    /// `Kind/namespace/name` and what ties it to the operators, each left
+    /// as it is.
+    pub listed: Vec<(String, Claim)>,
     /// The claims among them (with their data): freed of the operators'
     /// ownerReferences on apply, so deleting the operator's resources cannot
     /// delete them, and never deleted.
@@ -185,7 +187,7 @@ pub async fn leftovers(
                 if claim.owners.is_empty() || ours.contains(&id) {
                     continue;
                 }
-                found.listed.push(format!("{id} ({})", claim.describe()));
+                found.listed.push((id, claim));
                 if *kind == "PersistentVolumeClaim" {
                     found.claims.push((resource.clone(), object));
                 }

@@ -4,7 +4,7 @@
 //! that remove the operator. The engine finds it ([`crate::engine::adopt`]);
 //! this prints it.
 
-use crate::engine::adopt::{self, rules};
+use crate::engine::adopt::{self, beside, rules};
 use crate::engine::apply::{self, Observed};
 use crate::engine::diff::Op;
 use crate::engine::kube::Cluster;
@@ -15,12 +15,16 @@ use crate::pipeline::manifest::{Manifest, Scope};
 /// What adopting the applied scopes does.
 #[derive(Debug, Default)]
 pub(super) struct Adoption {
-    /// `Kind/ns/name (owned by ...)` of each object taken over.
-    pub taken: Vec<String>,
-    /// `Kind/ns/name: why` of each workload whose pods restart.
-    pub restarts: Vec<String>,
+    /// `Kind/ns/name` of each object taken over, and its ties to the operators.
+    pub taken: Vec<(String, adopt::Claim)>,
+    /// `Kind/ns/name` of each workload whose pods restart, and why.
+    pub restarts: Vec<(String, String)>,
     /// What the operators made that cnvrgctl does not render: it stays.
     pub leftovers: adopt::Leftovers,
+    /// The operators' objects ours replace beside them.
+    pub beside: Vec<beside::Beside>,
+    /// The databases copied into ours.
+    pub copies: Vec<beside::Copy>,
     /// The commands removing the operators, once cnvrgctl runs the platform.
     pub way_out: Vec<String>,
     /// The operators' Deployments still running (namespace, name,
@@ -55,7 +59,7 @@ pub(super) async fn survey(
         .filter(|t| t.adopted)
         .map(|t| {
             let claim = t.live.as_ref().map(adopt::claim).unwrap_or_default();
-            format!("{} ({})", t.change.id(), claim.describe())
+            (t.change.id(), claim)
         })
         .collect();
     let restarts = live_targets
@@ -66,7 +70,7 @@ pub(super) async fn survey(
                 t.change.before.as_ref(),
                 t.change.after.as_ref(),
             )?;
-            Some(format!("{}: {why}", t.change.id()))
+            Some((t.change.id(), why))
         })
         .collect();
     let namespaces: Vec<String> = scopes
@@ -75,11 +79,21 @@ pub(super) async fn survey(
         .collect();
     // Listed once: the way out names them, and a running one stops apply.
     let deployments = adopt::operator_deployments(cluster).await;
+    let leftovers = adopt::leftovers(cluster, observed, &namespaces).await?;
+    let ids: Vec<String> = leftovers.listed.iter().map(|(id, _)| id.clone()).collect();
+    let beside = beside::pools(&observed.targets, &ids);
+    let copies = beside::copies(&observed.targets);
+    let mut way_out = adopt::way_out(cluster, &deployments).await?;
+    // Once ours run: the old pools, then the old database (its data last).
+    way_out.extend(beside.iter().flat_map(|b| b.retire.iter().cloned()));
+    way_out.extend(copies.iter().flat_map(|c| c.retire.iter().cloned()));
     Ok(Adoption {
         taken,
         restarts,
-        leftovers: adopt::leftovers(cluster, observed, &namespaces).await?,
-        way_out: adopt::way_out(cluster, &deployments).await?,
+        leftovers,
+        beside,
+        copies,
+        way_out,
         running: deployments
             .into_iter()
             .filter(|(_, _, replicas)| *replicas > 0)
@@ -99,16 +113,51 @@ pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> 
             text.push_str(&format!("  {item}\n"));
         }
     };
+    let claimed = |list: &[(String, adopt::Claim)]| -> Vec<String> {
+        list.iter()
+            .map(|(id, claim)| format!("{id} ({})", claim.describe()))
+            .collect()
+    };
     section(
         "adopted from the operators (applied as cnvrgctl, ownerReferences to the operators removed)",
         "none",
-        &adoption.taken,
+        &claimed(&adoption.taken),
     );
-    section("pods that will restart", "none", &adoption.restarts);
+    let restarts: Vec<String> = adoption
+        .restarts
+        .iter()
+        .map(|(id, why)| format!("{id}: {why}"))
+        .collect();
+    section("pods that will restart", "none", &restarts);
+    let beside: Vec<String> = adoption
+        .beside
+        .iter()
+        .map(|b| format!("{} -> {}: {}", b.old, b.new, b.how))
+        .collect();
+    section(
+        "replaced beside the operators' objects (ours is created; the old one is retired by the way out below)",
+        "none",
+        &beside,
+    );
+    let copies: Vec<String> = adoption
+        .copies
+        .iter()
+        .map(|c| {
+            let stops = c.stops.as_deref().map_or(String::new(), |s| {
+                format!("; {s} is scaled to zero while it runs (flow runs reporting meanwhile are refused, nothing reaches the old database after the dump) and starts on our database after")
+            });
+            format!("{} -> copied by {} (pg_dump | psql, once) after our PostgreSQL is ready{stops}", c.from, c.by)
+        })
+        .collect();
+    section(
+        "data copied (the old database stays until you delete it)",
+        "none",
+        &copies,
+    );
     section(
         "made by the operators, not rendered by cnvrgctl (left as they are, never deleted)",
         "none",
-        &adoption.leftovers.listed,
+        &claimed(&adoption.leftovers.listed),
     );
     printer.out(&text)?;
     Ok(())
