@@ -11,39 +11,22 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::adopt::operator_tenant_of;
-use crate::common::cluster::{Env, stderr_of};
+use crate::common::cluster::{Env, SMALL, stderr_of};
 use testserver::{Behavior, Target, WriteOp};
 
 /// The spec `cnvrgctl import` writes for the workspace (its database part).
-const IMPORTED: &str = "\
-apiVersion: cnvrgctl.io/v1alpha1
-kind: Cluster
-metadata:
-  name: acme
-spec:
-  profile: dev
-  ingress:
-    type: nodeport
-  infra:
-    monitoring: {enabled: false}
-    logging: {enabled: false}
-    storage:
-      hostpath: {enabled: true}
-  tenants:
-    - name: research
-      type: workspace
-      workspace:
-        postgres:
-          importFrom: {postgresCluster: research}
-        agentPools:
-          - {name: default}
-";
+fn imported() -> String {
+    SMALL.replace(
+        "        agentPools:",
+        "        postgres:\n          importFrom: {postgresCluster: research}\n        agentPools:",
+    )
+}
 
 const JOB: &str = "research-postgres-import";
 const PASSWORD: &str = "operator-made-password";
 
 fn stopped_operator() -> Env {
-    let env = operator_tenant_of(IMPORTED);
+    let env = operator_tenant_of(&imported());
     env.server.apply_as(
         "kubectl",
         serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",

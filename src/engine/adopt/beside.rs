@@ -91,30 +91,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::engine::diff::{Change, Op};
-    use crate::pipeline::manifest::Scope;
+    use crate::engine::diff::Op;
 
     fn target(kind: &str, name: &str, annotations: serde_json::Value) -> Target {
-        Target {
-            index: 0,
-            resource: None,
-            body: json!({"kind": kind, "metadata": {"name": name, "namespace": "ws", "annotations": annotations}}),
-            live: None,
-            change: Change {
-                op: Op::Create,
-                scope: Scope::Tenant("ws".into()),
-                kind: kind.into(),
-                namespace: Some("ws".into()),
-                name: name.into(),
-                before: None,
-                after: None,
-                conflicts: Vec::new(),
-            },
-            external: false,
-            refresh: false,
-            refused: None,
-            adopted: false,
-        }
+        let body = json!({"kind": kind, "metadata": {"name": name, "annotations": annotations}});
+        super::super::database::test_target(0, Op::Create, body, false)
     }
 
     #[test]

@@ -113,10 +113,41 @@ pub async fn stop(
     }
 }
 
+/// A target in namespace `ws` for the adoption tests: `body` gets kind,
+/// name and namespace; `live` makes the live object the body.
+#[cfg(test)]
+pub(super) fn test_target(index: usize, op: Op, mut body: Value, live: bool) -> Target {
+    let kind = body["kind"].as_str().unwrap_or_default().to_string();
+    let name = body["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    body["metadata"]["namespace"] = "ws".into();
+    Target {
+        index,
+        resource: None,
+        live: live.then(|| body.clone()),
+        body,
+        change: crate::engine::diff::Change {
+            op,
+            scope: crate::pipeline::manifest::Scope::Tenant("ws".into()),
+            kind,
+            namespace: Some("ws".into()),
+            name,
+            before: None,
+            after: None,
+            conflicts: Vec::new(),
+        },
+        external: false,
+        refresh: false,
+        refused: None,
+        adopted: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::diff::Change;
 
     fn target(
         index: usize,
@@ -126,30 +157,11 @@ mod tests {
         live: bool,
         stop: Option<&str>,
     ) -> Target {
-        let mut body = json!({"kind": kind, "metadata": {"name": name, "namespace": "ws"}});
+        let mut body = json!({"kind": kind, "metadata": {"name": name}});
         if let Some(s) = stop {
             body["metadata"]["annotations"] = json!({keys::STOP_FIRST: s});
         }
-        Target {
-            index,
-            resource: None,
-            live: live.then(|| body.clone()),
-            body,
-            change: Change {
-                op,
-                scope: crate::pipeline::manifest::Scope::Tenant("ws".into()),
-                kind: kind.into(),
-                namespace: Some("ws".into()),
-                name: name.into(),
-                before: None,
-                after: None,
-                conflicts: Vec::new(),
-            },
-            external: false,
-            refresh: false,
-            refused: None,
-            adopted: false,
-        }
+        test_target(index, op, body, live)
     }
 
     #[test]
