@@ -269,7 +269,9 @@ pub struct Postgres {
     pub resources: Resources,
     pub database: String,
     pub user: String,
-    /// The database copied into this one once (adoption from Cartographer).
+    /// The database copied into this one once (adoption from Cartographer);
+    /// left out when there is none (templates test `is defined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub import_from: Option<PostgresImport>,
 }
 
