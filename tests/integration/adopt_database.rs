@@ -135,7 +135,7 @@ fn adopt_stops_the_old_server_copies_then_starts_ours_and_a_rerun_writes_nothing
         .server
         .list("v1", "Pod", Some("research"))
         .into_iter()
-        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/name"] == "orion-server")
+        .filter(|p| p["metadata"]["labels"]["mlops.aigency.com/component"] == "workflow-server")
         .collect();
     assert!(serving.is_empty(), "orion pods while copying: {serving:#?}");
     let out = child.wait_with_output().unwrap();
@@ -170,9 +170,13 @@ fn adopt_stops_the_old_server_copies_then_starts_ours_and_a_rerun_writes_nothing
     let containers = orion["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap();
-    assert!(
-        containers.iter().any(|c| c["name"] == "prefect-server"),
-        "our template: {orion}"
+    // Cartographer's selector is not ours (immutable): the Deployment was
+    // made again, so nothing of the operator's template is left.
+    let names: Vec<&Value> = containers.iter().map(|c| &c["name"]).collect();
+    assert_eq!(names, ["prefect-server"], "our template only: {orion}");
+    assert_eq!(
+        orion["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+        "orion-server"
     );
     assert!(
         get(
