@@ -47,9 +47,10 @@ pub fn stop_first(body: &Value) -> Option<(&str, &str)> {
 
 /// For each target (by manifest index) that stops a workload before it is
 /// written, that workload's target: only when the target is created (or
-/// re-created) in this run, and the workload is live and rewritten after it
-/// (so it comes back up). A workload already as rendered is never stopped:
-/// it is not the writer being replaced.
+/// re-created) in this run, and the workload is the operator's, adopted in
+/// this run and rewritten after it (so it comes back up, ours). A workload
+/// cnvrgctl already runs is never stopped: it is not the writer being
+/// replaced.
 pub fn stops(targets: &[Target]) -> HashMap<usize, &Target> {
     let mut found = HashMap::new();
     for t in targets
@@ -65,7 +66,9 @@ pub fn stops(targets: &[Target]) -> HashMap<usize, &Target> {
                 && w.body["metadata"]["name"] == name
                 && w.body["metadata"]["namespace"].as_str() == namespace
         });
-        if let Some(w) = writer.filter(|w| w.live.is_some() && w.change.op != Op::Unchanged) {
+        if let Some(w) =
+            writer.filter(|w| w.adopted && w.live.is_some() && w.change.op != Op::Unchanged)
+        {
             found.insert(t.index, w);
         }
     }
@@ -176,7 +179,10 @@ mod tests {
                 Some("Deployment/ws-orion-server"),
             )
         };
-        let orion = |op, live| target(1, "Deployment", "ws-orion-server", op, live, None);
+        let orion = |op, live| Target {
+            adopted: live,
+            ..target(1, "Deployment", "ws-orion-server", op, live, None)
+        };
         let stopped = |targets: &[Target]| stops(targets).get(&0).map(|t| t.index);
         assert_eq!(
             stopped(&[job(Op::Create), orion(Op::Update, true)]),
@@ -197,5 +203,10 @@ mod tests {
             None,
             "nothing runs"
         );
+        let ours = Target {
+            adopted: false,
+            ..orion(Op::Update, true)
+        };
+        assert_eq!(stopped(&[job(Op::Create), ours]), None, "cnvrgctl's server");
     }
 }
