@@ -429,6 +429,11 @@ pub struct ExecArgs {
     /// immutable fields differ from the spec.
     #[arg(long)]
     pub recreate_statefulsets: bool,
+    /// With --adopt: move an operator's claim to our name even where our
+    /// image cannot read its data as it is (PostgreSQL 12, MinIO's FS
+    /// format, Elasticsearch 7); the data stays in the volume, beside ours.
+    #[arg(long)]
+    pub move_unreadable_data: bool,
     /// Also delete PersistentVolumeClaims (and their data) that left the spec.
     #[arg(long)]
     pub prune_volumes: bool,

@@ -26,6 +26,13 @@ pub mod keys {
     /// Comma-separated components (`postgres`, `infra/prometheus-operator`) an
     /// object waits for; read by the planner.
     pub const DEPENDS_ON: &str = "cnvrgctl.io/depends-on";
+    /// `Kind/name` of a workload in the same namespace that is scaled to zero
+    /// (its pods gone) before this object is created: the writer of a
+    /// database a Job copies. Read by the executor.
+    pub const STOP_FIRST: &str = "cnvrgctl.io/stop-first";
+    /// `Kind/namespace/name` of the operator's object whose data this Job
+    /// copies (adoption lists it).
+    pub const COPIES: &str = "cnvrgctl.io/copies";
     /// Hash of the body cnvrgctl last applied (its bookkeeping: hidden in
     /// diffs).
     pub const APPLIED_HASH: &str = "cnvrgctl.io/applied-hash";

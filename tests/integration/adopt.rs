@@ -13,7 +13,12 @@ const PASSWORD: &str = "operator-made-password";
 
 /// Infra installed by cnvrgctl, tenant `research` as the operator made it.
 fn operator_tenant() -> Env {
-    let env = Env::new(SMALL);
+    operator_tenant_of(SMALL)
+}
+
+/// As [`operator_tenant`], for the spec `spec` (which declares `research`).
+pub(super) fn operator_tenant_of(spec: &str) -> Env {
+    let env = Env::new(spec);
     env.cnvrgctl(&["install", "infra", "--yes"])
         .assert()
         .success();
@@ -42,12 +47,50 @@ fn operator_tenant() -> Env {
                  "template": {"metadata": {"labels": {"control-plane": "controller-manager"}},
                               "spec": {"containers": [{"name": "manager", "image": "cartographer:1"}]}}}}));
     let uid = workspace["metadata"]["uid"].as_str().unwrap();
+    let cluster = postgres_cluster(&env, uid);
     let text = std::fs::read_to_string("tests/fixtures/adopt/workspace-operator.yaml").unwrap();
-    for doc in text.replace("OWNER_UID", uid).split("\n---\n") {
+    let text = text
+        .replace("OWNER_UID", uid)
+        .replace("PG_UID", cluster["metadata"]["uid"].as_str().unwrap());
+    for doc in text.split("\n---\n") {
         let object: Value = serde_yaml::from_str(doc).unwrap();
-        env.server.apply_as("manager", object);
+        let manager = match object["metadata"]["ownerReferences"][0]["kind"].as_str() {
+            Some("PostgresCluster") => "postgrescluster-controller",
+            _ => "manager",
+        };
+        env.server.apply_as(manager, object);
     }
     env
+}
+
+/// Cartographer's Crunchy PostgresCluster for workspace `research` (its
+/// spec as wmeints/cartographer controllers/postgres.go writes it), owned by
+/// the Workspace of uid `owner`.
+fn postgres_cluster(env: &Env, owner: &str) -> Value {
+    env.server.create(crd(
+        "postgres-operator.crunchydata.com",
+        "v1beta1",
+        "PostgresCluster",
+        "postgresclusters",
+        "Namespaced",
+    ));
+    wait_served(
+        env,
+        "/apis/postgres-operator.crunchydata.com/v1beta1",
+        &["postgresclusters"],
+    );
+    env.server.apply_as(
+        "manager",
+        json!({"apiVersion": "postgres-operator.crunchydata.com/v1beta1", "kind": "PostgresCluster",
+               "metadata": {"name": "research", "namespace": "research",
+                   "labels": {"mlops.aigency.com/workspace": "research", "mlops.aigency.com/component": "postgres-cluster"},
+                   "ownerReferences": [{"apiVersion": "mlops.aigency.com/v1alpha1", "kind": "Workspace",
+                       "name": "research", "uid": owner, "controller": true, "blockOwnerDeletion": true}]},
+               "spec": {"postgresVersion": 14,
+                   "instances": [{"name": "db01", "dataVolumeClaimSpec": {"accessModes": ["ReadWriteOnce"],
+                       "resources": {"requests": {"storage": "8Gi"}}}}],
+                   "users": [{"name": "mlflow", "databases": ["mlflow"]}, {"name": "prefect", "databases": ["prefect"]}]}}),
+    )
 }
 
 /// Scales the operator to zero, as the README says to before adopting.
@@ -165,8 +208,9 @@ fn diff_adopt_previews_and_writes_nothing() {
         stays.contains("PersistentVolumeClaim/research/data-research-postgres-0"),
         "{stdout}"
     );
+    // Crunchy's database (its user Secret is PGO's, under the cluster).
     assert!(
-        stays.contains("Secret/research/research-pguser-prefect"),
+        stays.contains("PostgresCluster/research/research (owned by Workspace/research"),
         "{stdout}"
     );
     assert!(!stdout.contains(PASSWORD), "{stdout}");

@@ -106,7 +106,11 @@ fn adopt_moves_the_claims_onto_the_same_volumes_resumably_and_then_rests() {
         },
     ));
     let out = env
-        .apply(&["--adopt", "--recreate-statefulsets"])
+        .apply(&[
+            "--adopt",
+            "--recreate-statefulsets",
+            "--move-unreadable-data",
+        ])
         .output()
         .unwrap();
     let stderr = stderr_of(&out);
@@ -120,7 +124,11 @@ fn adopt_moves_the_claims_onto_the_same_volumes_resumably_and_then_rests() {
     );
 
     let out = env
-        .apply(&["--adopt", "--recreate-statefulsets"])
+        .apply(&[
+            "--adopt",
+            "--recreate-statefulsets",
+            "--move-unreadable-data",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -168,8 +176,40 @@ fn adopt_moves_the_claims_onto_the_same_volumes_resumably_and_then_rests() {
     }
     // A second run has nothing to move or write.
     env.server.clear_log();
-    env.apply(&["--adopt", "--recreate-statefulsets"])
-        .assert()
-        .success();
+    env.apply(&[
+        "--adopt",
+        "--recreate-statefulsets",
+        "--move-unreadable-data",
+    ])
+    .assert()
+    .success();
     assert!(env.writes().is_empty(), "{:?}", env.writes());
+}
+
+#[test]
+fn adopt_refuses_to_move_a_claim_our_image_cannot_read_unless_told() {
+    let (env, volumes) = running_tenant();
+    env.server.clear_log();
+    let out = env
+        .apply(&["--adopt", "--recreate-statefulsets"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert!(!out.status.success(), "{stderr}");
+    for component in ["pg-storage", "minio-storage", "es-storage-elasticsearch-0"] {
+        assert!(
+            stderr.contains(&format!(
+                "PersistentVolumeClaim/{NS}/{component} would move"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(!stderr.contains("redis-storage would move"), "{stderr}");
+    assert!(stderr.contains("--move-unreadable-data"), "{stderr}");
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+    for (old, _) in MOVES {
+        assert!(claim(&env, old).is_some(), "{old} stays");
+        let pv = volume(&env, &volumes[old].0).unwrap();
+        assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
+    }
 }

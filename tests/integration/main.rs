@@ -5,6 +5,7 @@ mod common;
 
 mod adopt;
 mod adopt_claims;
+mod adopt_database;
 mod bad_input;
 mod bundle;
 mod catalogue;

@@ -13,7 +13,9 @@
 //! decisions are in [`rules`]; this module makes the calls, through
 //! [`crate::engine::kube`] only.
 
+pub mod beside;
 pub mod claims;
+pub mod database;
 pub mod moves;
 pub mod rules;
 
@@ -134,7 +136,7 @@ pub async fn seed(
         },
     };
     Ok(operator
-        .filter(|s| !claim(s).is_empty())
+        .filter(|s| !claim(s).is_empty() || database::crunchy(s))
         .map(|s| rules::seed(&s, source, live)))
 }
 
@@ -150,13 +152,18 @@ const LEFTOVER_KINDS: &[(&str, &str)] = &[
     ("v1", "ServiceAccount"),
     ("batch/v1", "Job"),
     ("networking.k8s.io/v1", "Ingress"),
+    (
+        "postgres-operator.crunchydata.com/v1beta1",
+        "PostgresCluster",
+    ),
 ];
 
 /// What the operators made in `namespaces` that no target of `observed` is.
 #[derive(Debug, Default)]
 pub struct Leftovers {
-    /// `Kind/namespace/name (owned by ...)`, each left as it is.
-    pub listed: Vec<String>,
+    /// `Kind/namespace/name` and what ties it to the operators, each left
+    /// as it is.
+    pub listed: Vec<(String, Claim)>,
     /// The claims among them (with their data): freed of the operators'
     /// ownerReferences on apply, so deleting the operator's resources cannot
     /// delete them, and never deleted.
@@ -184,7 +191,7 @@ pub async fn leftovers(
                 if claim.owners.is_empty() || ours.contains(&id) {
                     continue;
                 }
-                found.listed.push(format!("{id} ({})", claim.describe()));
+                found.listed.push((id, claim));
                 if *kind == "PersistentVolumeClaim" {
                     found.claims.push((resource.clone(), object));
                 }

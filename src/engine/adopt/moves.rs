@@ -41,7 +41,9 @@ pub struct ClaimMove {
     pub operator_claim: &'static str,
     /// The operator's workload mounting it (kind, name).
     pub operator_workload: (&'static str, &'static str),
-    /// Whether our image reads the data as the operator's left it, and why.
+    /// Whether our image reads the data as the operator's left it.
+    pub readable: bool,
+    /// Why (or why not), and what to do when not.
     pub data: &'static str,
 }
 
@@ -50,7 +52,7 @@ const fn row(
     statefulset: &'static str,
     operator_claim: &'static str,
     operator_workload: (&'static str, &'static str),
-    data: &'static str,
+    (readable, data): (bool, &'static str),
 ) -> ClaimMove {
     ClaimMove {
         component,
@@ -58,6 +60,7 @@ const fn row(
         template: "data",
         operator_claim,
         operator_workload,
+        readable,
         data,
     }
 }
@@ -69,28 +72,40 @@ pub const CLAIM_MOVES: &[ClaimMove] = &[
         "postgres",
         "pg-storage",
         ("Deployment", "postgres"),
-        "not read as it is: the operator's postgresql-12-centos7 mounts the claim at /var/lib/pgsql/data with PGDATA in its userdata/ directory (uid 26); ours (postgres 17) mounts it at /var/lib/postgresql with PGDATA in data/ (uid 999) and cannot open a PostgreSQL 12 cluster: upgrade it (pg_upgrade, or a dump and restore) into data/ before the app uses it",
+        (
+            false,
+            "not read as it is: the operator's postgresql-12-centos7 mounts the claim at /var/lib/pgsql/data with PGDATA in its userdata/ directory (uid 26); ours (postgres 17) mounts it at /var/lib/postgresql with PGDATA in data/ (uid 999) and cannot open a PostgreSQL 12 cluster: upgrade it (pg_upgrade, or a dump and restore) into data/ before the app uses it",
+        ),
     ),
     row(
         "redis",
         "redis",
         "redis-storage",
         ("Deployment", "redis"),
-        "read as it is: both mount the claim at /data and keep the RDB/AOF files there; Redis 7 loads older ones",
+        (
+            true,
+            "read as it is: both mount the claim at /data and keep the RDB/AOF files there; Redis 7 loads older ones",
+        ),
     ),
     row(
         "minio",
         "minio",
         "minio-storage",
         ("Deployment", "minio"),
-        "not read as it is: both mount the claim at /data, but the operator's MinIO (RELEASE.2021-05-22) keeps a single drive in the FS format, which today's MinIO refuses: copy the buckets over (mc mirror) from the old format",
+        (
+            false,
+            "not read as it is: both mount the claim at /data, but the operator's MinIO (RELEASE.2021-05-22) keeps a single drive in the FS format, which today's MinIO refuses: copy the buckets over (mc mirror) from the old format",
+        ),
     ),
     row(
         "elasticsearch",
         "elasticsearch",
         "es-storage-elasticsearch-0",
         ("StatefulSet", "elasticsearch"),
-        "not read as it is: the operator's Elasticsearch 7.8 keeps path.data in the claim's data/ directory, ours (8.x) the claim's root, and 8.x does not start on 7.8 data: reindex or restore a snapshot",
+        (
+            false,
+            "not read as it is: the operator's Elasticsearch 7.8 keeps path.data in the claim's data/ directory, ours (8.x) the claim's root, and 8.x does not start on 7.8 data: reindex or restore a snapshot",
+        ),
     ),
 ];
 

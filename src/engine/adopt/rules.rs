@@ -11,9 +11,14 @@ use serde_json::{Value, json};
 /// The API groups of the operators' custom resources.
 pub const OPERATOR_GROUPS: &[&str] = &["mlops.cnvrg.io", "mlops.aigency.com"];
 
-/// The field managers the operators write under (controller-runtime names
-/// the manager after the binary: `cnvrg-operator`, kubebuilder's `manager`).
-pub const OPERATOR_MANAGERS: &[&str] = &["cnvrg-operator", "cartographer", "manager"];
+/// The field managers the operators write under: without a `fieldManager`,
+/// the API server names the manager after the client's binary (its user
+/// agent), so the cnvrg operator's `/opt/app-root/cnvrg-operator` writes as
+/// `cnvrg-operator` (AccessibleAI/cnvrg-operator
+/// `charts/cnvrg-operator/templates/operator.yml`) and Cartographer's
+/// kubebuilder `/manager` as `manager` (wmeints/cartographer
+/// `config/cartographer/operator/manager/manager.yaml`).
+pub const OPERATOR_MANAGERS: &[&str] = &["cnvrg-operator", "manager"];
 
 /// A live object's ties to the operators.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -56,6 +56,15 @@ pub(super) trait Actions: Sync {
 
     /// What each stuck object is waiting for, for the report.
     async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker>;
+
+    /// Scales the workload `live` to zero and waits until its pods are gone
+    /// ([`crate::engine::adopt::database::stop`]); the reason when it cannot.
+    async fn stop(
+        &self,
+        resource: &Resource,
+        live: &Value,
+        deadline: Instant,
+    ) -> Result<(), String>;
 }
 
 /// The real seam: writes go to the cluster, waits to its watches.
@@ -106,5 +115,15 @@ impl Actions for OnCluster<'_> {
 
     async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker> {
         self.waiter.blockers(stuck).await
+    }
+
+    async fn stop(
+        &self,
+        resource: &Resource,
+        live: &Value,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        crate::engine::adopt::database::stop(self.cluster, self.waiter, resource, live, deadline)
+            .await
     }
 }

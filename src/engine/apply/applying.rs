@@ -8,6 +8,7 @@
 //! ([`super::waiting`]); a stop cuts short what comes before a write and the
 //! wait for a deletion, never a write.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -47,6 +48,9 @@ pub(super) struct Applying<'a, A> {
     pub writes: Slots,
     /// The end of the run's time.
     pub deadline: Instant,
+    /// Per manifest index, the workload stopped before that object is
+    /// created ([`crate::engine::adopt::database::stops`]).
+    pub stops: HashMap<usize, &'a Target>,
 }
 
 impl<A: Actions> Applying<'_, A> {
@@ -82,6 +86,9 @@ impl<A: Actions> Applying<'_, A> {
         else {
             return Err(Ended::NotStarted);
         };
+        if let Some(writer) = self.stops.get(&target.index) {
+            self.stop_writer(target, writer).await?;
+        }
         self.observer.event(Event::Applying {
             object: target.change.id(),
             op: target.change.op,
@@ -97,6 +104,30 @@ impl<A: Actions> Applying<'_, A> {
             )
             .await
             .map_err(failed)
+    }
+
+    /// The workload writing what `target` copies, scaled to zero and its pods
+    /// gone (it is rewritten after `target`, and comes back up).
+    async fn stop_writer(&self, target: &Target, writer: &Target) -> Result<(), Ended> {
+        let (Some(resource), Some(live)) = (&writer.resource, &writer.live) else {
+            return Ok(());
+        };
+        self.observer.event(Event::Waiting {
+            object: target.change.id(),
+            why: format!(
+                "stopping {} (scaled to zero) before the copy",
+                writer.change.id()
+            ),
+        });
+        let until = (Instant::now() + self.options.object_timeout).min(self.deadline);
+        match self
+            .stop
+            .unless_stopped(self.actions.stop(resource, live, until))
+            .await
+        {
+            None => Err(Ended::NotStarted),
+            Some(result) => result.map_err(Ended::failed),
+        }
     }
 
     /// A replace: the old object is deleted and waited on until it is gone.

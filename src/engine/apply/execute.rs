@@ -48,6 +48,7 @@ pub(super) async fn execute<A: Actions>(
             stop: &stop,
             writes: Slots::new(options.concurrency, after),
             deadline,
+            stops: crate::engine::adopt::database::stops(&observed.targets),
         },
         waiting: Waiting {
             actions,

@@ -450,6 +450,18 @@ async fn decide(
                 diff::compare(scope, Some(live_object), &body).with_op(Op::Replace),
             ))
         }
+        Err(e)
+            if e.code() == Some(422)
+                && adopted
+                && m.kind() == "Deployment"
+                && e.to_string().contains("spec.selector") =>
+        {
+            // The operator's selector (immutable) is not ours: the adopted
+            // Deployment is made again (its pods go, ours start).
+            Ok(target(
+                diff::compare(scope, Some(live_object), &body).with_op(Op::Replace),
+            ))
+        }
         Err(e) if e.code() == Some(422) && m.kind() == "StatefulSet" => {
             adopt::immutable(m, live_object, &body, options.recreate_statefulsets)
                 .map(|op| target(diff::compare(scope, Some(live_object), &body).with_op(op)))

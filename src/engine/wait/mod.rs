@@ -377,6 +377,36 @@ impl Waiter {
     }
 }
 
+impl Waiter {
+    /// Waits until no pod of `namespace` carries every label of `selector`
+    /// (a stopped workload's pods are gone, not only terminating); `false`
+    /// at the deadline.
+    pub async fn until_no_pods(
+        &self,
+        pods: &Resource,
+        namespace: &str,
+        selector: &serde_json::Map<String, Value>,
+        deadline: Instant,
+    ) -> bool {
+        let feed = self.feed(pods, Some(namespace));
+        let mut changed = feed.version.subscribe();
+        let selected = |pod: &Value| {
+            selector
+                .iter()
+                .all(|(k, v)| &pod["metadata"]["labels"][k] == v)
+        };
+        loop {
+            if feed.synced() && !feed.all().iter().any(selected) {
+                return true;
+            }
+            tokio::select! {
+                _ = changed.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => return false,
+            }
+        }
+    }
+}
+
 /// The feeds read around a workload that is not ready (opened on first
 /// need), and their change signals.
 #[derive(Default)]

@@ -4,7 +4,7 @@
 //! that remove the operator. The engine finds it ([`crate::engine::adopt`]);
 //! this prints it.
 
-use crate::engine::adopt::{self, rules};
+use crate::engine::adopt::{self, beside, rules};
 use crate::engine::apply::{self, Observed};
 use crate::engine::diff::Op;
 use crate::engine::kube::Cluster;
@@ -15,12 +15,16 @@ use crate::pipeline::manifest::{Manifest, Scope};
 /// What adopting the applied scopes does.
 #[derive(Debug, Default)]
 pub(super) struct Adoption {
-    /// `Kind/ns/name (owned by ...)` of each object taken over.
-    pub taken: Vec<String>,
-    /// `Kind/ns/name: why` of each workload whose pods restart.
-    pub restarts: Vec<String>,
+    /// `Kind/ns/name` of each object taken over, and its ties to the operators.
+    pub taken: Vec<(String, adopt::Claim)>,
+    /// `Kind/ns/name` of each workload whose pods restart, and why.
+    pub restarts: Vec<(String, String)>,
     /// What the operators made that cnvrgctl does not render: it stays.
     pub leftovers: adopt::Leftovers,
+    /// The operators' objects ours replace beside them.
+    pub beside: Vec<beside::Beside>,
+    /// The databases copied into ours.
+    pub copies: Vec<beside::Copy>,
     /// The commands removing the operators, once cnvrgctl runs the platform.
     pub way_out: Vec<String>,
     /// The operators' Deployments still running (namespace, name,
@@ -31,16 +35,29 @@ pub(super) struct Adoption {
 }
 
 impl Adoption {
-    /// Why `apply --adopt` may not write yet: an operator still runs.
-    pub fn refusal(&self) -> Vec<String> {
-        self.running
+    /// Why `apply --adopt` may not write yet: an operator still runs, or a
+    /// claim would move to an image that cannot read its data (unless
+    /// `unreadable_ok`; a move an earlier run began is finished either way).
+    pub fn refusal(&self, unreadable_ok: bool) -> Vec<String> {
+        let running = self.running.iter().map(|(ns, name, replicas)| {
+            format!(
+                "the operator still runs (Deployment {ns}/{name}, {replicas} replica(s)) and would put back the ownerReferences and fields adoption takes over; scale it to zero first: kubectl -n {ns} scale deployment {name} --replicas=0"
+            )
+        });
+        let unreadable = self
+            .moves
             .iter()
-            .map(|(ns, name, replicas)| {
+            .filter(|m| !unreadable_ok && !m.row.readable && m.stage == adopt::moves::Stage::Start)
+            .map(|m| {
                 format!(
-                    "the operator still runs (Deployment {ns}/{name}, {replicas} replica(s)) and would put back the ownerReferences and fields adoption takes over; scale it to zero first: kubectl -n {ns} scale deployment {name} --replicas=0"
+                    "{} would move to {}, but for our {} its data is {}; nothing was moved. Moved anyway, the data stays in the volume beside ours for an upgrade by hand: pass --move-unreadable-data",
+                    m.from_id(),
+                    m.to_id(),
+                    m.row.component,
+                    m.row.data
                 )
-            })
-            .collect()
+            });
+        running.chain(unreadable).collect()
     }
 }
 
@@ -57,7 +74,7 @@ pub(super) async fn survey(
         .filter(|t| t.adopted)
         .map(|t| {
             let claim = t.live.as_ref().map(adopt::claim).unwrap_or_default();
-            format!("{} ({})", t.change.id(), claim.describe())
+            (t.change.id(), claim)
         })
         .collect();
     let restarts = live_targets
@@ -68,7 +85,7 @@ pub(super) async fn survey(
                 t.change.before.as_ref(),
                 t.change.after.as_ref(),
             )?;
-            Some(format!("{}: {why}", t.change.id()))
+            Some((t.change.id(), why))
         })
         .collect();
     let namespaces: Vec<String> = scopes
@@ -85,7 +102,7 @@ pub(super) async fn survey(
             .iter()
             .any(|m| id.starts_with(&format!("{} ", m.from_id())))
     };
-    leftovers.listed.retain(|l| !moved(l));
+    leftovers.listed.retain(|(id, _)| !moved(id));
     leftovers.claims.retain(|(_, c)| {
         let id = format!(
             "PersistentVolumeClaim/{}/{} ",
@@ -94,12 +111,21 @@ pub(super) async fn survey(
         );
         !moved(&id)
     });
+    let ids: Vec<String> = leftovers.listed.iter().map(|(id, _)| id.clone()).collect();
+    let beside = beside::pools(&observed.targets, &ids);
+    let copies = beside::copies(&observed.targets);
+    let mut way_out = adopt::way_out(cluster, &deployments).await?;
+    // Once ours run: the old pools, then the old database (its data last).
+    way_out.extend(beside.iter().flat_map(|b| b.retire.iter().cloned()));
+    way_out.extend(copies.iter().flat_map(|c| c.retire.iter().cloned()));
     Ok(Adoption {
         taken,
         restarts,
         moves,
         leftovers,
-        way_out: adopt::way_out(cluster, &deployments).await?,
+        beside,
+        copies,
+        way_out,
         running: deployments
             .into_iter()
             .filter(|(_, _, replicas)| *replicas > 0)
@@ -119,12 +145,47 @@ pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> 
             text.push_str(&format!("  {item}\n"));
         }
     };
+    let claimed = |list: &[(String, adopt::Claim)]| -> Vec<String> {
+        list.iter()
+            .map(|(id, claim)| format!("{id} ({})", claim.describe()))
+            .collect()
+    };
     section(
         "adopted from the operators (applied as cnvrgctl, ownerReferences to the operators removed)",
         "none",
-        &adoption.taken,
+        &claimed(&adoption.taken),
     );
-    section("pods that will restart", "none", &adoption.restarts);
+    let restarts: Vec<String> = adoption
+        .restarts
+        .iter()
+        .map(|(id, why)| format!("{id}: {why}"))
+        .collect();
+    section("pods that will restart", "none", &restarts);
+    let beside: Vec<String> = adoption
+        .beside
+        .iter()
+        .map(|b| format!("{} -> {}: {}", b.old, b.new, b.how))
+        .collect();
+    section(
+        "replaced beside the operators' objects (ours is created; the old one is retired by the way out below)",
+        "none",
+        &beside,
+    );
+    let copies: Vec<String> = adoption
+        .copies
+        .iter()
+        .map(|c| {
+            let stops = c.stops.as_deref().map_or(String::new(), |s| {
+                format!("; {s} is scaled to zero while it runs (flow runs reporting meanwhile are refused, nothing reaches the old database after the dump) and starts on our database after")
+            });
+            format!("{} -> copied by {} (pg_dump | psql, once) after our PostgreSQL is ready{stops}", c.from, c.by)
+        })
+        .collect();
+    section(
+        "data copied (the old database stays until you delete it)",
+        "none",
+        &copies,
+    );
     let moves: Vec<String> = adoption.moves.iter().flat_map(|m| m.describe()).collect();
     section(
         "claims that move to our names (the volume is re-bound with its data, never deleted), before any workload is written",
@@ -134,7 +195,7 @@ pub(super) fn show(printer: &Printer, adoption: &Adoption) -> Result<(), Error> 
     section(
         "made by the operators, not rendered by cnvrgctl (left as they are, never deleted)",
         "none",
-        &adoption.leftovers.listed,
+        &claimed(&adoption.leftovers.listed),
     );
     printer.out(&text)?;
     Ok(())

@@ -50,7 +50,14 @@ pub fn diff(printer: &Printer, global: &Global, args: DiffArgs) -> Result<(), Er
     let changed: Vec<&diff::Change> = changes.iter().filter(|c| c.op != Op::Unchanged).collect();
     match global.output {
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&changed).expect("changes serialize");
+            let changed = serde_json::to_value(&changed).expect("changes serialize");
+            let document = match &adoption {
+                Some(a) => {
+                    serde_json::json!({"changes": changed, "adoption": super::adopt_json::adoption(a)})
+                }
+                None => changed,
+            };
+            let text = serde_json::to_string_pretty(&document).expect("JSON prints");
             printer.out(&(text + "\n"))?;
         }
         // A graph format is refused in `run`.
@@ -147,12 +154,18 @@ pub(super) async fn converge(
         true => Some(super::adopt::survey(cluster, manifests, scopes, &observed).await?),
         false => None,
     };
-    if let (Some(adoption), false) = (&adoption, json) {
-        super::adopt::show(printer, adoption)?;
+    match (&adoption, json) {
+        (Some(adoption), false) => super::adopt::show(printer, adoption)?,
+        (Some(adoption), true) => {
+            let mut event = super::adopt_json::adoption(adoption);
+            event["event"] = "adoption".into();
+            printer.out(&(event.to_string() + "\n"))?;
+        }
+        (None, _) => {}
     }
     if let Some(refusal) = adoption
         .as_ref()
-        .map(|a| a.refusal())
+        .map(|a| a.refusal(args.move_unreadable_data))
         .filter(|r| !r.is_empty())
     {
         return Err(Problem::Refused(refusal).into());

@@ -5,6 +5,7 @@
 //! runtime, connection); `table.rs` aligns the tables they print.
 
 mod adopt;
+mod adopt_json;
 mod bundle;
 mod cluster;
 mod import;

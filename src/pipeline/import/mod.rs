@@ -145,6 +145,9 @@ pub fn import(resources: &[Resource]) -> Result<Imported, ImportError> {
             Some(&mut cluster_spec),
             &mut notes,
         ));
+        if kind == Kind::Workspace {
+            copy_database(&mut spec, &res.name);
+        }
         let text = document("Tenant", &res.name, spec, &[res]);
         tenant_files.push((res.name.clone(), text));
         tenants.push(ImportedTenant {
@@ -163,6 +166,21 @@ pub fn import(resources: &[Resource]) -> Result<Imported, ImportError> {
         tallies,
         notes,
     })
+}
+
+/// A workspace's database is Cartographer's Crunchy PostgresCluster, named
+/// after the workspace (wmeints/cartographer `controllers/postgres.go`):
+/// adoption copies its data into ours (`templates/workspace/postgres-import.yaml.j2`).
+fn copy_database(spec: &mut Node, workspace: &str) {
+    let at = steps("workspace.postgres.importFrom");
+    spec.comment(
+        &at,
+        "the data of Cartographer's PostgresCluster is copied into ours once, on `apply --adopt`; the PostgresCluster stays until you delete it".into(),
+    );
+    spec.set(
+        &steps("workspace.postgres.importFrom.postgresCluster"),
+        json!(workspace),
+    );
 }
 
 /// A spec file: the header naming where it came from, then the document.

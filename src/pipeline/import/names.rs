@@ -138,7 +138,11 @@ pub const CNVRG: &[NameRow] = &[
     row("migration", NONE, ("Job", "migrate")),
 ];
 
-/// A Cartographer workspace, in its namespace.
+/// A Cartographer workspace, in its namespace: its database is Crunchy's
+/// PostgresCluster named after the workspace (`controllers/postgres.go`),
+/// with PGO's names for the rest (CrunchyData/postgres-operator
+/// `internal/naming/names.go`: the primary Service `{cluster}-primary`, the
+/// user Secret `{cluster}-pguser-{user}`).
 pub const WORKSPACE: &[NameRow] = &[
     row(
         "orion-server",
@@ -165,7 +169,12 @@ pub const WORKSPACE: &[NameRow] = &[
         ("Secret", "{ws}-pguser-prefect"),
         ("Secret", "{ws}-postgres"),
     ),
-    row("postgres", NONE, ("Service", "{ws}-postgres")),
+    row(
+        "postgres",
+        ("Service", "{ws}-primary"),
+        ("Service", "{ws}-postgres"),
+    ),
+    row("postgres-import", NONE, ("Job", "{ws}-postgres-import")),
 ];
 
 /// The README table of `rows`: component, operator's object, ours, and

@@ -269,10 +269,42 @@ impl TenantBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WorkspaceSpec {
-    pub postgres: Option<Sizing>,
+    pub postgres: Option<WorkspacePostgresSpec>,
     pub orion: Option<Sizing>,
     #[serde(default)]
     pub agent_pools: Vec<AgentPoolSpec>,
+}
+
+/// A workspace's PostgreSQL: its size, and for a workspace adopted from
+/// Cartographer the database its data is copied from once.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkspacePostgresSpec {
+    pub replicas: Option<u32>,
+    pub storage: Option<Quantity>,
+    pub resources: Option<Resources>,
+    /// Written by `cnvrgctl import`: the Crunchy PostgresCluster whose
+    /// `prefect` database is copied into ours before the Orion server starts
+    /// on it.
+    pub import_from: Option<ImportFromSpec>,
+}
+
+impl WorkspacePostgresSpec {
+    pub fn sizing(&self) -> Sizing {
+        Sizing {
+            replicas: self.replicas,
+            storage: self.storage.clone(),
+            resources: self.resources.clone(),
+        }
+    }
+}
+
+/// Where a workspace's database is copied from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImportFromSpec {
+    /// The name of a Crunchy `PostgresCluster` in the tenant's namespace.
+    pub postgres_cluster: String,
 }
 
 /// Settings of a cnvrg control-plane tenant. Every component's size falls back

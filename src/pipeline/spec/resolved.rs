@@ -269,6 +269,20 @@ pub struct Postgres {
     pub resources: Resources,
     pub database: String,
     pub user: String,
+    /// The database copied into this one once (adoption from Cartographer);
+    /// left out when there is none (templates test `is defined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_from: Option<PostgresImport>,
+}
+
+/// A Crunchy PostgresCluster whose workspace database is copied into ours:
+/// its name, and its user Secret (`{cluster}-pguser-{user}`, PGO's name)
+/// holding `host`, `port`, `user`, `password` and `dbname`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostgresImport {
+    pub postgres_cluster: String,
+    pub secret: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -157,6 +157,10 @@ impl Actions for Fake {
         true
     }
 
+    async fn stop(&self, _: &Resource, _: &Value, _: Instant) -> Result<(), String> {
+        Ok(())
+    }
+
     async fn blockers(&self, stuck: &[Stuck]) -> Vec<Blocker> {
         stuck
             .iter()

@@ -101,6 +101,10 @@ const SIZED_BY: &[(&str, &str)] = &[
     ),
     ("workspace/postgres.yaml.j2", "workspace.postgres.resources"),
     (
+        "workspace/postgres-import.yaml.j2",
+        "workspace.postgres.resources",
+    ),
+    (
         "workspace/orion-server.yaml.j2",
         "workspace.orion.resources",
     ),

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use super::{Declared, Origin, Resolver};
 use crate::pipeline::spec::field_path::FieldPath;
-use crate::pipeline::spec::model::{AgentPoolSpec, Sizing, TenantType};
+use crate::pipeline::spec::model::{AgentPoolSpec, Sizing, TenantType, WorkspaceSpec};
 use crate::pipeline::spec::names;
 use crate::pipeline::spec::profile::{Slot, slots};
-use crate::pipeline::spec::resolved::{AgentPool, Postgres, Workspace};
+use crate::pipeline::spec::resolved::{AgentPool, Postgres, PostgresImport, Workspace};
 
 /// Pool names become parts of Deployment names (`<ws>-agent-<pool>`).
 const MAX_POOL_NAME: usize = 20;
@@ -53,7 +53,8 @@ impl Resolver {
         let mut size = |slot: &Slot, key: &str, own: Option<&Sizing>| {
             self.size(at, slot, &ws_path.field(key), own)
         };
-        let postgres = size(&slots::POSTGRES, "postgres", ws.postgres.as_ref()).stateful();
+        let sizing = ws.postgres.as_ref().map(|p| p.sizing());
+        let postgres = size(&slots::POSTGRES, "postgres", sizing.as_ref()).stateful();
         let orion = size(&slots::ORION, "orion", ws.orion.as_ref()).component();
         let agent_pools = self.agent_pools(d, &ws.agent_pools, &ws_path.field("agentPools"), at);
         Some(Workspace {
@@ -63,9 +64,39 @@ impl Resolver {
                 resources: postgres.resources,
                 database: "prefect".into(),
                 user: "prefect".into(),
+                import_from: self.import_from(d, ws, &ws_path),
             },
             orion,
             agent_pools,
+        })
+    }
+
+    /// The PostgresCluster the database is copied from (`postgres.importFrom`),
+    /// its name checked as Kubernetes checks it.
+    fn import_from(
+        &mut self,
+        d: &Declared,
+        ws: &WorkspaceSpec,
+        ws_path: &FieldPath,
+    ) -> Option<PostgresImport> {
+        let from = ws.postgres.as_ref()?.import_from.as_ref()?;
+        let name = &from.postgres_cluster;
+        if let Err(m) = names::dns1123_subdomain(name) {
+            let path = ws_path
+                .field("postgres")
+                .field("importFrom")
+                .field("postgresCluster");
+            self.diags.push(
+                d.source
+                    .at(&path, format!("invalid PostgresCluster name: {m}"))
+                    .help("the name of the Crunchy PostgresCluster in the tenant's namespace (Cartographer names it after the workspace)"),
+            );
+            return None;
+        }
+        Some(PostgresImport {
+            postgres_cluster: name.clone(),
+            // The workspace's Prefect user of Cartographer's PostgresCluster.
+            secret: format!("{name}-pguser-prefect"),
         })
     }
 
@@ -151,6 +182,26 @@ mod tests {
             ws.agent_pools[0].resources.limits.memory,
             Some(Quantity::parse("512Mi").unwrap()),
             "dev's agent"
+        );
+    }
+
+    #[test]
+    fn import_from_names_the_crunchy_cluster_and_its_prefect_secret() {
+        let s = spec(&workspace(
+            "      workspace:\n        postgres: {storage: 8Gi, importFrom: {postgresCluster: ws}}\n        agentPools: [{name: default}]\n",
+        ));
+        let pg = &s.tenants[0].workspace.as_ref().unwrap().postgres;
+        let from = pg.import_from.as_ref().unwrap();
+        assert_eq!(
+            (from.postgres_cluster.as_str(), from.secret.as_str()),
+            ("ws", "ws-pguser-prefect")
+        );
+        assert_eq!(pg.storage, Quantity::parse("8Gi").unwrap());
+        assert_eq!(
+            fields(&problems(&workspace(
+                "      workspace:\n        postgres: {importFrom: {postgresCluster: Not_A_Name}}\n        agentPools: [{name: default}]\n",
+            ))),
+            ["spec.tenants[0].workspace.postgres.importFrom.postgresCluster"]
         );
     }
 
