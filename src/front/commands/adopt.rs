@@ -97,15 +97,11 @@ pub(super) async fn survey(
     let moves = adopt::claims::survey(cluster, manifests).await?;
     // A claim that moves is not left as it is.
     let mut leftovers = adopt::leftovers(cluster, observed, &namespaces).await?;
-    let moved = |id: &str| {
-        moves
-            .iter()
-            .any(|m| id.starts_with(&format!("{} ", m.from_id())))
-    };
+    let moved = |id: &str| moves.iter().any(|m| id == m.from_id());
     leftovers.listed.retain(|(id, _)| !moved(id));
     leftovers.claims.retain(|(_, c)| {
         let id = format!(
-            "PersistentVolumeClaim/{}/{} ",
+            "PersistentVolumeClaim/{}/{}",
             c["metadata"]["namespace"].as_str().unwrap_or_default(),
             c["metadata"]["name"].as_str().unwrap_or_default()
         );
