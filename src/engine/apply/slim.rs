@@ -136,4 +136,40 @@ mod tests {
                 "data": {"k": "v"}})
         );
     }
+
+    /// One workspace tenant and the infra, as the engine bench renders them.
+    const SPEC: &str = "apiVersion: cnvrgctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: bench\nspec:\n  profile: dev\n  ingress: {type: nodeport}\n  infra:\n    monitoring: {enabled: true}\n    logging: {enabled: true}\n  tenants:\n    - name: ws-0\n      type: workspace\n      workspace:\n        agentPools:\n          - name: default\n            replicas: 2\n          - name: gpu\n";
+
+    fn size(v: &Value) -> usize {
+        serde_json::to_vec(v).expect("JSON serializes").len()
+    }
+
+    /// What a no-change run holds per object, guarded without timing: the
+    /// decided targets of a render, each read live as the server keeps it
+    /// (the body, the fields its manager owns, a status), keep a small part
+    /// of what was read.
+    #[test]
+    fn unchanged_targets_keep_a_small_part_of_what_was_read() {
+        use crate::pipeline::render::{SecretInputs, Templates, render};
+        let path = std::path::Path::new("cluster.yaml");
+        let spec = crate::pipeline::spec::load_from(path, SPEC.into(), vec![]).expect("loads");
+        let manifests =
+            render(&spec, &Templates::built_in(), &SecretInputs::default()).expect("renders");
+        let (mut read, mut kept) = (0, 0);
+        for m in &manifests {
+            let mut live = m.object.clone();
+            live["metadata"]["managedFields"] =
+                json!([{"manager": "cnvrgctl", "operation": "Apply", "fieldsV1": m.object}]);
+            live["status"] = json!({"observedGeneration": 1});
+            read += size(&live);
+            let t = target(live.clone(), live).slim();
+            assert_eq!(t.change.op, Op::Unchanged);
+            kept += size(&t.body) + t.live.as_ref().map_or(0, size);
+        }
+        assert!(
+            kept * 4 < read,
+            "{} objects: {kept} bytes kept of {read} read",
+            manifests.len()
+        );
+    }
 }
