@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Problem;
 use super::observe::{Inventory, Key, scope_namespaces};
+use super::slim::managers_only;
 use crate::engine::inventory::{self, ApplySet};
 use crate::engine::kube::{Cluster, ClusterError, Resource};
 use crate::pipeline::manifest::{Manifest, Scope};
@@ -127,7 +128,8 @@ async fn read_scope(
     })
 }
 
-/// Lists a scope's members of every kind it has had.
+/// Lists a scope's members of every kind it has had, each with only the
+/// managers of its `managedFields` ([`managers_only`]).
 pub async fn list_members(
     cluster: &Cluster,
     set: &ApplySet,
@@ -155,7 +157,7 @@ pub async fn list_members(
                 .await
                 .map_err(Problem::Cluster)?
             {
-                found.push((resource.clone(), object));
+                found.push((resource.clone(), managers_only(object)));
             }
         }
     }

@@ -37,6 +37,7 @@ use tokio::sync::watch;
 pub use members::list_members;
 pub use observe::{Observed, Prunable, Target, observe, scope_namespace};
 pub use remove::{Removal, RemoveOptions, plan_removal, remove};
+pub use slim::managers_only;
 
 use actions::OnCluster;
 

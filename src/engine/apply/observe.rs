@@ -31,7 +31,8 @@ pub struct Target {
     pub resource: Option<Resource>,
     /// The body to apply.
     pub body: Value,
-    /// The live object, if any.
+    /// The live object, if any; once decided, only as readiness reads it
+    /// (whole for an adopted object: see `slim.rs`).
     pub live: Option<Value>,
     pub change: Change,
     /// Outside the selected scopes: only waited for, never written.

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use crate::engine::apply::managers_only;
 use crate::engine::kube::{Cluster, ClusterError};
 use crate::pipeline::manifest::Manifest;
 use crate::pipeline::spec::Spec;
@@ -64,7 +65,7 @@ impl<'a> Context<'a> {
     }
 
     /// Every object of a kind in `namespace` (cluster-wide when `None`),
-    /// listed once per run.
+    /// listed once per run, with only the managers of its `managedFields`.
     pub async fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Listed {
         let key = (
             api_version.to_owned(),
@@ -85,7 +86,7 @@ impl<'a> Context<'a> {
                 Err(e) => return Read::Refused(reason(&e)),
             };
             match self.cluster.list(&resource, namespace, None).await {
-                Ok(items) => Read::Found(Arc::new(items)),
+                Ok(items) => Read::Found(Arc::new(items.into_iter().map(managers_only).collect())),
                 Err(e) => Read::Refused(reason(&e)),
             }
         })

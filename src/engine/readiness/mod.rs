@@ -20,6 +20,7 @@ mod job;
 mod pods;
 mod service;
 mod storage;
+mod view;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub use pods::{PodTrouble, pod_trouble, selects};
+pub use view::view;
 
 /// A point in time, as the API server writes it (RFC 3339).
 pub type Timestamp = k8s_openapi::jiff::Timestamp;
@@ -252,6 +254,17 @@ const CUSTOM: Rule = rule("", "", IfPresent, custom::readiness);
 
 /// The readiness of a live object, by the rule for its kind.
 pub fn readiness(object: &Value, facts: &Facts) -> Readiness {
+    let judged = judge(object, facts);
+    // A run keeps only the view of the objects it read (`view.rs`).
+    debug_assert_eq!(
+        judge(&view(object.clone()), facts),
+        judged,
+        "an object's readiness view is judged as the object"
+    );
+    judged
+}
+
+fn judge(object: &Value, facts: &Facts) -> Readiness {
     let group = group_of(str_at(object, &["apiVersion"]).unwrap_or_default());
     let kind = str_at(object, &["kind"]).unwrap_or_default();
     let rule = RULES

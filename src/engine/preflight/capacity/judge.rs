@@ -362,12 +362,7 @@ mod tests {
             .collect();
         // 4 cpu, 2 of them taken by the live pods: the surge (1 pod) fits.
         let nodes = [small("node-1", "4")];
-        let rows = assess(
-            std::slice::from_ref(&rendered),
-            std::slice::from_ref(&live),
-            &nodes,
-            &old,
-        );
+        let rows = assess(std::slice::from_ref(&rendered), &[&live], &nodes, &old);
         assert_eq!(rows[0].level, Level::Pass, "{rows:?}");
         assert!(
             rows[0].detail.starts_with("the run adds cpu 0.5, pods 1;"),
@@ -377,14 +372,14 @@ mod tests {
         // Recreate replaces them: nothing beyond the live pods.
         let mut recreate = rendered.clone();
         recreate.object["spec"]["strategy"] = json!({"type": "Recreate"});
-        let rows = assess(&[recreate], &[live.clone()], &nodes, &old);
+        let rows = assess(&[recreate], &[&live], &nodes, &old);
         assert!(
             rows[0].detail.starts_with("the run adds no pods;"),
             "{}",
             rows[0].detail
         );
         // With 2.2 cpu, the live pods leave 0.2 free: the surge does not fit.
-        let rows = assess(&[rendered], &[live], &[small("node-1", "2200m")], &old);
+        let rows = assess(&[rendered], &[&live], &[small("node-1", "2200m")], &old);
         assert_eq!(
             fails(&rows)[0].detail,
             "the run adds cpu 0.5 but the nodes have 0.2 free (largest: Deployment/cnvrg/webapp 0.5)"
@@ -398,7 +393,7 @@ mod tests {
             let set = crate::engine::inventory::ApplySet::new(&rendered.origin.scope, "cnvrg");
             crate::engine::apply::prepare::body(&rendered.object, &set, None)
         };
-        let rows = assess(&[rendered], &[live], &[small("node-1", "1")], &[]);
+        let rows = assess(&[rendered], &[&live], &[small("node-1", "1")], &[]);
         assert_eq!(rows[0].level, Level::Pass, "{rows:?}");
     }
 

@@ -56,7 +56,7 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
             .map(|(api_version, kind, ns)| cx.list(api_version, kind, *ns));
         lists.extend(futures::future::join_all(reads).await);
     }
-    let mut live = Vec::new();
+    let mut workloads = Vec::new();
     for ((_, kind, ns), list) in keys.iter().zip(lists) {
         let what = format!(
             "{}s in {}",
@@ -64,28 +64,36 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
             ns.unwrap_or("the cluster")
         );
         match found(list, &what) {
-            Ok(list) => live.extend(list),
+            Ok(list) => workloads.push(list),
             Err(row) => return vec![row],
         }
     }
+    let live: Vec<&Value> = workloads.iter().flat_map(|list| list.iter()).collect();
     assess(cx.manifests, &live, &nodes, &pods)
 }
 
-/// A list, or the row that says it was refused (a kind not served is empty).
-fn found(read: Read<Arc<Vec<Value>>>, what: &str) -> Result<Vec<Value>, Row> {
+/// A list (shared with the other checks, not copied: cluster-wide pods are
+/// the largest thing preflight reads), or the row that says it was refused
+/// (a kind not served is empty).
+fn found(read: Read<Arc<Vec<Value>>>, what: &str) -> Result<Arc<Vec<Value>>, Row> {
     match read {
-        Read::Found(list) => Ok(list.to_vec()),
-        Read::NotServed => Ok(Vec::new()),
+        Read::Found(list) => Ok(list),
+        Read::NotServed => Ok(Arc::default()),
         Read::Refused(reason) => Err(Row::refused(CHECK, what, &reason)),
     }
 }
 
 /// The judgement from read-only lists: the rendered objects, the live
 /// workloads of the kinds and namespaces they use, the nodes and the pods.
-pub fn assess(manifests: &[Manifest], live: &[Value], nodes: &[Value], pods: &[Value]) -> Vec<Row> {
+pub fn assess(
+    manifests: &[Manifest],
+    live: &[&Value],
+    nodes: &[Value],
+    pods: &[Value],
+) -> Vec<Row> {
     let live: HashMap<(&str, &str, &str), &Value> = live
         .iter()
-        .map(|o| {
+        .map(|&o| {
             fn text(v: &Value) -> &str {
                 v.as_str().unwrap_or_default()
             }
