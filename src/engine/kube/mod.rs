@@ -13,6 +13,7 @@ mod counter;
 mod discovery;
 mod error;
 mod health;
+mod list;
 mod portforward;
 mod retry;
 mod watch;
@@ -235,7 +236,22 @@ impl Cluster {
         namespace: Option<&str>,
         selector: Option<&str>,
     ) -> Result<Vec<Value>, ClusterError> {
-        let object = match namespace.filter(|_| resource.namespaced) {
+        self.list_with(resource, namespace, selector, &|item| item)
+            .await
+    }
+
+    /// [`Self::list`], each item passed through `each` as it is parsed, before
+    /// the next one: what a caller drops of each item is never held for the
+    /// whole list.
+    pub async fn list_with(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+        each: &(dyn Fn(Value) -> Value + Sync),
+    ) -> Result<Vec<Value>, ClusterError> {
+        let namespace = namespace.filter(|_| resource.namespaced);
+        let object = match namespace {
             Some(ns) => format!("{} in namespace {ns}", resource.api.plural),
             None => resource.api.plural.clone(),
         };
@@ -243,14 +259,16 @@ impl Cluster {
         if let Some(selector) = selector {
             params = params.labels(selector);
         }
-        let list = self
-            .call(&object, "list", self.api(resource, namespace).list(&params))
+        let url = <DynamicObject as kube::Resource>::url_path(&resource.api, namespace);
+        let request = kube::core::Request::new(url)
+            .list(&params)
+            .map_err(|e| self.unreadable(&object, &e))?;
+        let body = self
+            .call(&object, "list", self.client.request_text(request))
             .await?;
-        Ok(list
-            .items
-            .into_iter()
-            .map(|o| to_value(resource, o))
-            .collect())
+        let items = list::items(&body, &|item| each(item_value(resource, item)))
+            .map_err(|e| self.unreadable(&object, &e))?;
+        Ok(items)
     }
 
     /// Server-side apply of `object` under [`FIELD_MANAGER`]; `dry_run` asks
@@ -467,6 +485,19 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// A list that could not be asked for or read (what `kube` reports as
+    /// a serde error for a typed list).
+    fn unreadable(&self, object: &str, error: &dyn std::error::Error) -> ClusterError {
+        ClusterError::Unreachable {
+            object: object.to_string(),
+            verb: "list",
+            server: self.server.clone(),
+            message: format!("unreadable answer: {}", error_chain(error)),
+        }
+    }
+}
+
 /// `Kind/namespace/name` or `Kind/name`.
 pub fn id(resource: &Resource, namespace: Option<&str>, name: &str) -> String {
     match namespace.filter(|_| resource.namespaced) {
@@ -477,7 +508,15 @@ pub fn id(resource: &Resource, namespace: Option<&str>, name: &str) -> String {
 
 /// An object as JSON, with the `apiVersion` and `kind` lists leave out.
 fn to_value(resource: &Resource, object: DynamicObject) -> Value {
-    let mut value = serde_json::to_value(object).expect("a DynamicObject serializes");
+    item_value(
+        resource,
+        serde_json::to_value(object).expect("a DynamicObject serializes"),
+    )
+}
+
+/// An object as read, with its `apiVersion` and `kind` first (a list's items
+/// may leave them out), registered as a Secret when it is one.
+fn item_value(resource: &Resource, mut value: Value) -> Value {
     if let Some(map) = value.as_object_mut() {
         // First, where a single object's JSON has them, so both read the same.
         map.shift_insert(

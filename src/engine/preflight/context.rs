@@ -85,8 +85,12 @@ impl<'a> Context<'a> {
                 Ok(None) => return Read::NotServed,
                 Err(e) => return Read::Refused(reason(&e)),
             };
-            match self.cluster.list(&resource, namespace, None).await {
-                Ok(items) => Read::Found(Arc::new(items.into_iter().map(managers_only).collect())),
+            match self
+                .cluster
+                .list_with(&resource, namespace, None, &managers_only)
+                .await
+            {
+                Ok(items) => Read::Found(Arc::new(items)),
                 Err(e) => Read::Refused(reason(&e)),
             }
         })
