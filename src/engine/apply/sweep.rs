@@ -25,15 +25,18 @@ const KINDS_IN_FLIGHT: usize = 4;
 /// namespaces its members may be in.
 pub(super) type Listed<'a> = (&'a ApplySet, &'a BTreeSet<String>, &'a BTreeSet<String>);
 
+/// Live members with where their kind is served.
+type Members = Vec<(Resource, Value)>;
+
 /// The members of every scope in `scopes`, one list per kind; `None` when a
 /// list was refused (403).
 pub(super) async fn members(
     cluster: &Cluster,
     scopes: &[Listed<'_>],
-) -> Result<Option<Vec<(Resource, Value)>>, Problem> {
+) -> Result<Option<Members>, Problem> {
     let by_id: HashMap<&str, &Listed> = scopes.iter().map(|s| (s.0.id.as_str(), s)).collect();
     let kinds: BTreeSet<&String> = scopes.iter().flat_map(|s| s.1.iter()).collect();
-    let lists: Vec<Result<Option<Vec<(Resource, Value)>>, Problem>> = stream::iter(kinds)
+    let lists: Vec<Result<Option<Members>, Problem>> = stream::iter(kinds)
         .map(|group_kind| list_kind(cluster, group_kind, &by_id))
         .buffered(KINDS_IN_FLIGHT)
         .collect()
@@ -54,7 +57,7 @@ async fn list_kind(
     cluster: &Cluster,
     group_kind: &str,
     scopes: &HashMap<&str, &Listed<'_>>,
-) -> Result<Option<Vec<(Resource, Value)>>, Problem> {
+) -> Result<Option<Members>, Problem> {
     let (group, kind) = inventory::split_group_kind(group_kind);
     let Some(resource) = find_group_kind(cluster, group, kind).await? else {
         return Ok(Some(Vec::new())); // the kind is gone (its CRD was deleted)
