@@ -612,6 +612,28 @@ fn server_errors_throttling_and_dropped_watches_are_survived() {
     env.cnvrgctl(&["diff"]).assert().code(0);
 }
 
+/// A no-change `diff` of several scopes lists each kind once for all of
+/// them: not once per namespace, nor a cluster-wide list per scope.
+#[test]
+fn diff_lists_each_kind_once_for_every_scope() {
+    let env = Env::new(SPEC);
+    env.install();
+    env.server.clear_log();
+    env.cnvrgctl(&["diff"]).assert().code(0);
+    let mut lists: Vec<String> = env
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.verb == Verb::List)
+        .map(|r| r.resource.unwrap_or_default())
+        .collect();
+    let total = lists.len();
+    lists.sort();
+    lists.dedup();
+    assert!(lists.len() > 5, "members of many kinds: {lists:?}");
+    assert_eq!(total, lists.len(), "one list per kind: {lists:?}");
+}
+
 #[test]
 fn conflict_names_the_other_field_manager() {
     let env = Env::new(SPEC);

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use testserver::{Fault, FaultKind, FaultTarget};
 
-use crate::common::cluster::{CNVRG_SPEC, Env, SMALL, stderr_of};
+use crate::common::cluster::{CNVRG_SPEC, Env, SMALL, SPEC, stderr_of};
 
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -192,5 +192,25 @@ fn network_policies_without_an_enforcer_are_a_warning_naming_the_fix() {
             .unwrap()
             .ends_with("enforced by Calico (DaemonSet kube-system/calico-node)"),
         "{pass}"
+    );
+}
+
+/// A workload kind the render uses in several namespaces (infra and the
+/// tenant) is listed once, cluster-wide, not once per namespace.
+#[test]
+fn capacity_lists_a_workload_kind_once_for_all_its_namespaces() {
+    let env = Env::new(SPEC);
+    rows(&env, 0);
+    let deployments = env
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.resource.as_deref() == Some("deployments"))
+        .map(|r| format!("{} {}", r.path, r.query))
+        .collect::<Vec<_>>();
+    assert_eq!(deployments.len(), 1, "{deployments:#?}");
+    assert!(
+        deployments[0].starts_with("/apis/apps/v1/deployments"),
+        "{deployments:?}"
     );
 }

@@ -1,7 +1,9 @@
 //! Reading what the scopes have on the cluster: per scope, whether its
 //! namespace exists, its inventory (the ApplySet parent ConfigMap) and the
-//! live members it lists, kind by kind and namespace by namespace. Scopes are
-//! read [`SCOPES_IN_FLIGHT`] at once, each one request after another.
+//! live members it lists: kind by kind for all scopes at once
+//! ([`super::sweep`]), or, for one scope, kind by kind and namespace by
+//! namespace. Scopes are read [`SCOPES_IN_FLIGHT`] at once, each one request
+//! after another.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -29,7 +31,8 @@ pub(super) struct Found {
 const SCOPES_IN_FLIGHT: usize = 16;
 
 /// The scopes' inventories and the live members they list, the scopes read
-/// [`SCOPES_IN_FLIGHT`] at once (in scope order).
+/// [`SCOPES_IN_FLIGHT`] at once (in scope order). With more than one scope,
+/// each kind's members are listed once for all of them ([`super::sweep`]).
 pub(super) async fn inventories(
     cluster: &Cluster,
     manifests: &[Manifest],
@@ -62,36 +65,74 @@ pub(super) async fn inventories(
         .buffered(SCOPES_IN_FLIGHT)
         .collect()
         .await;
+    let mut heads = Vec::new();
+    for scope in read {
+        heads.extend(scope?);
+    }
+    let members = members_of(cluster, &heads).await?;
     let mut found = Found {
         inventories: Vec::new(),
         members: HashMap::new(),
         missing_namespaces: BTreeSet::new(),
     };
-    for scope in read {
-        let Some(scope) = scope? else {
-            continue;
-        };
-        found.missing_namespaces.extend(scope.missing_namespace);
-        for (resource, object) in scope.members {
-            found
-                .members
-                .insert(key_of(&resource, &object), (resource, object));
-        }
-        found.inventories.push(scope.inventory);
+    for (resource, object) in members {
+        found
+            .members
+            .insert(key_of(&resource, &object), (resource, object));
+    }
+    for head in heads {
+        found.missing_namespaces.extend(head.missing_namespace);
+        found.inventories.push(head.inventory);
     }
     Ok(found)
+}
+
+/// The live members of the scopes read: one list per kind for them all, or,
+/// for a single scope (or a user who may not list cluster-wide), one per
+/// kind and namespace of each scope.
+async fn members_of(
+    cluster: &Cluster,
+    heads: &[ScopeRead],
+) -> Result<Vec<(Resource, Value)>, Problem> {
+    let listed: Vec<&ScopeRead> = heads.iter().filter(|h| h.inventory.exists).collect();
+    if listed.len() > 1 {
+        let sets = listed
+            .iter()
+            .map(|h| (&h.inventory.set, &h.inventory.live_kinds, &h.namespaces))
+            .collect::<Vec<_>>();
+        if let Some(members) = super::sweep::members(cluster, &sets).await? {
+            return Ok(members);
+        }
+    }
+    let lists: Vec<Result<Vec<(Resource, Value)>, Problem>> = stream::iter(listed)
+        .map(|h| {
+            list_members(
+                cluster,
+                &h.inventory.set,
+                &h.inventory.live_kinds,
+                &h.namespaces,
+            )
+        })
+        .buffered(SCOPES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut members = Vec::new();
+    for list in lists {
+        members.extend(list?);
+    }
+    Ok(members)
 }
 
 /// What one scope's read found.
 struct ScopeRead {
     inventory: Inventory,
-    members: Vec<(Resource, Value)>,
+    /// The namespaces its members may be in (its own and those its parent lists).
+    namespaces: BTreeSet<String>,
     /// Its namespace, when it does not exist yet.
     missing_namespace: Option<String>,
 }
 
-/// One scope: whether its namespace exists, its inventory, and the members
-/// it lists.
+/// One scope: whether its namespace exists and its inventory.
 async fn read_scope(
     cluster: &Cluster,
     scope: &Scope,
@@ -111,19 +152,18 @@ async fn read_scope(
         .as_ref()
         .map(inventory::group_kinds)
         .unwrap_or_default();
-    let mut members = Vec::new();
-    if let Some(parent) = &parent {
-        let mut namespaces = inventory::namespaces(parent);
-        namespaces.insert(ns);
-        members = list_members(cluster, &set, &live_kinds, &namespaces).await?;
-    }
+    let mut namespaces = parent
+        .as_ref()
+        .map(inventory::namespaces)
+        .unwrap_or_default();
+    namespaces.insert(ns);
     Ok(ScopeRead {
         inventory: Inventory {
             set,
             exists: parent.is_some(),
             live_kinds,
         },
-        members,
+        namespaces,
         missing_namespace,
     })
 }
@@ -153,11 +193,11 @@ pub async fn list_members(
         };
         for ns in scopes {
             for object in cluster
-                .list(&resource, ns, Some(&selector))
+                .list_with(&resource, ns, Some(&selector), &managers_only)
                 .await
                 .map_err(Problem::Cluster)?
             {
-                found.push((resource.clone(), managers_only(object)));
+                found.push((resource.clone(), object));
             }
         }
     }
@@ -165,7 +205,7 @@ pub async fn list_members(
 }
 
 /// The served resource of a `Kind.group`, trying the versions cnvrgctl renders.
-async fn find_group_kind(
+pub(super) async fn find_group_kind(
     cluster: &Cluster,
     group: &str,
     kind: &str,

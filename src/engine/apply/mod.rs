@@ -24,6 +24,7 @@ mod remove;
 mod slim;
 mod slots;
 mod stop;
+mod sweep;
 mod waiting;
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! naming the workload and the numbers: a pod that fits no single node it may
 //! land on (nodeSelector, required node affinity, taints), and a resource the
 //! run adds more of than all open nodes have free ([`judge`]). Reads: nodes
-//! and pods cluster-wide, and each rendered workload kind per namespace; a
+//! and pods cluster-wide, and each rendered workload kind once (cluster-wide
+//! when the render uses it in several namespaces, else in its namespace); a
 //! refused read skips the check with a warning.
 
 mod adds;
@@ -42,13 +43,43 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
         Ok(list) => list,
         Err(row) => return vec![row],
     };
-    let keys: BTreeSet<(&str, &str, Option<&str>)> = cx
-        .manifests
-        .iter()
-        .filter(|m| adds::makes_pods(m.kind()))
-        .map(|m| (m.api_version(), m.kind(), m.namespace()))
-        .collect();
-    let keys: Vec<_> = keys.into_iter().collect();
+    match workloads(cx).await {
+        Ok(lists) => {
+            let live: Vec<&Value> = lists.iter().flat_map(|list| list.iter()).collect();
+            assess(cx.manifests, &live, &nodes, &pods)
+        }
+        Err(row) => vec![row],
+    }
+}
+
+/// The live workloads of the kinds and namespaces the render uses, as the
+/// lists read (shared, not copied): a kind used in several namespaces is
+/// listed once cluster-wide (a thousand tenants are one request, not a
+/// thousand), else (or when that is refused) namespace by namespace,
+/// [`LISTS_IN_FLIGHT`] at once.
+async fn workloads(cx: &Context<'_>) -> Result<Vec<Arc<Vec<Value>>>, Row> {
+    let mut kinds: BTreeMap<(&str, &str), BTreeSet<Option<&str>>> = BTreeMap::new();
+    for m in cx.manifests.iter().filter(|m| adds::makes_pods(m.kind())) {
+        kinds
+            .entry((m.api_version(), m.kind()))
+            .or_default()
+            .insert(m.namespace());
+    }
+    let mut keys = Vec::new();
+    let mut live = Vec::new();
+    for ((api_version, kind), namespaces) in kinds {
+        if namespaces.len() > 1 {
+            match cx.list(api_version, kind, None).await {
+                Read::Found(list) => {
+                    live.push(list);
+                    continue;
+                }
+                Read::NotServed => continue,
+                Read::Refused(_) => {}
+            }
+        }
+        keys.extend(namespaces.into_iter().map(|ns| (api_version, kind, ns)));
+    }
     let mut lists = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(LISTS_IN_FLIGHT) {
         let reads = chunk
@@ -56,20 +87,15 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
             .map(|(api_version, kind, ns)| cx.list(api_version, kind, *ns));
         lists.extend(futures::future::join_all(reads).await);
     }
-    let mut workloads = Vec::new();
     for ((_, kind, ns), list) in keys.iter().zip(lists) {
         let what = format!(
             "{}s in {}",
             kind.to_lowercase(),
             ns.unwrap_or("the cluster")
         );
-        match found(list, &what) {
-            Ok(list) => workloads.push(list),
-            Err(row) => return vec![row],
-        }
+        live.push(found(list, &what)?);
     }
-    let live: Vec<&Value> = workloads.iter().flat_map(|list| list.iter()).collect();
-    assess(cx.manifests, &live, &nodes, &pods)
+    Ok(live)
 }
 
 /// A list (shared with the other checks, not copied: cluster-wide pods are
