@@ -3,7 +3,7 @@
 //! scope's inventory parent goes first ([`super::parents`]), a Job whose pod
 //! template changed is deleted and gone before it is made again, then the
 //! server-side apply, with at most `concurrency` writes in flight
-//! ([`super::slots`]: the longest chain of dependents first). A slot covers
+//! ([`super::slots`]: the costliest chain ahead first). A slot covers
 //! one write request, never a wait: a replace gives it back while the old
 //! object goes. Unchanged
 //! objects are not written. It does not wait for readiness
