@@ -30,3 +30,4 @@ mod render;
 mod secrets;
 mod spec_errors;
 mod timings;
+mod watches;
