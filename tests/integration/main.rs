@@ -32,3 +32,4 @@ mod render;
 mod secrets;
 mod spec_errors;
 mod timings;
+mod watches;

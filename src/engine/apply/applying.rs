@@ -3,7 +3,9 @@
 //! scope's inventory parent goes first ([`super::parents`]), a Job whose pod
 //! template changed is deleted and gone before it is made again, then the
 //! server-side apply, with at most `concurrency` writes in flight
-//! ([`super::slots`]: the longest chain of dependents first). Unchanged
+//! ([`super::slots`]: the costliest chain ahead first). A slot covers
+//! one write request, never a wait: a replace gives it back while the old
+//! object goes. Unchanged
 //! objects are not written. It does not wait for readiness
 //! ([`super::waiting`]); a stop cuts short what comes before a write and the
 //! wait for a deletion, never a write.
@@ -18,7 +20,7 @@ use super::actions::Actions;
 use super::ended::Ended;
 use super::observe::Target;
 use super::parents::Parents;
-use super::slots::Slots;
+use super::slots::{Slot, Slots};
 use super::stop::Stop;
 use super::{Event, Observer, Options, describe};
 use crate::engine::diff::Op;
@@ -72,38 +74,41 @@ impl<A: Actions> Applying<'_, A> {
     }
 
     /// The parent, then (a replace's delete and) the server-side apply; the
-    /// object as the server returned it.
+    /// object as the server returned it. A write slot is held for each write
+    /// request and nothing else: a replace gives it back while the old object
+    /// goes, and asks again for the apply.
     async fn write(&self, target: &Target, resource: &Resource) -> Result<Value, Ended> {
         let failed = |e| Ended::failed(describe(&e));
         self.parents
             .before_member(target, resource)
             .await
             .map_err(failed)?;
-        let Some(_slot) = self
-            .stop
-            .unless_stopped(self.writes.acquire(target.index))
-            .await
-        else {
-            return Err(Ended::NotStarted);
-        };
         if let Some(writer) = self.stops.get(&target.index) {
             self.stop_writer(target, writer).await?;
         }
+        let mut slot = self.slot(target).await?;
         self.observer.event(Event::Applying {
             object: target.change.id(),
             op: target.change.op,
         });
         if target.change.op == Op::Replace {
+            let gone_by = (Instant::now() + self.options.object_timeout).min(self.deadline);
             self.delete_first(target, resource).await?;
+            drop(slot);
+            self.until_gone(target, resource, gone_by).await?;
+            slot = self.slot(target).await?;
         }
-        self.actions
+        let applied = self
+            .actions
             .apply(
                 resource,
                 &target.body,
                 self.options.force_conflicts || target.adopted,
             )
             .await
-            .map_err(failed)
+            .map_err(failed);
+        drop(slot);
+        applied
     }
 
     /// The workload writing what `target` copies, scaled to zero and its pods
@@ -130,10 +135,16 @@ impl<A: Actions> Applying<'_, A> {
         }
     }
 
-    /// A replace: the old object is deleted and waited on until it is gone.
+    /// A write slot for the target, unless the run stops first.
+    async fn slot(&self, target: &Target) -> Result<Slot<'_>, Ended> {
+        self.stop
+            .unless_stopped(self.writes.acquire(target.index))
+            .await
+            .ok_or(Ended::NotStarted)
+    }
+
+    /// A replace: the old object is deleted.
     async fn delete_first(&self, target: &Target, resource: &Resource) -> Result<(), Ended> {
-        let at = target.at(resource);
-        let gone_by = (Instant::now() + self.options.object_timeout).min(self.deadline);
         // A StatefulSet goes without its pods and claims, which the new
         // one takes back; a Job's pods go with it.
         let propagation = match target.body["kind"].as_str() {
@@ -141,14 +152,24 @@ impl<A: Actions> Applying<'_, A> {
             _ => Propagation::Foreground,
         };
         self.actions
-            .delete(at, propagation)
+            .delete(target.at(resource), propagation)
             .await
-            .map_err(|e| Ended::failed(describe(&e)))?;
+            .map(|_| ())
+            .map_err(|e| Ended::failed(describe(&e)))
+    }
+
+    /// A replace: the old object (by its uid) is waited on until it is gone.
+    async fn until_gone(
+        &self,
+        target: &Target,
+        resource: &Resource,
+        gone_by: Instant,
+    ) -> Result<(), Ended> {
         let uid = target
             .live
             .as_ref()
             .and_then(|live| live["metadata"]["uid"].as_str());
-        let gone = self.actions.until_gone(at, uid, gone_by);
+        let gone = self.actions.until_gone(target.at(resource), uid, gone_by);
         match self.stop.unless_stopped(gone).await {
             None => Err(Ended::NotStarted),
             Some(true) => Ok(()),

@@ -20,7 +20,7 @@ use super::parents::Parents;
 use super::slots::Slots;
 use super::stop::Stop;
 use super::waiting::Waiting;
-use super::{Event, Observer, Options, Problem, Summary, remove};
+use super::{Event, Observer, Options, Problem, Summary, cost, remove};
 use crate::engine::kube::Resource;
 use crate::engine::wait::{Failure, Stuck};
 use crate::pipeline::manifest::Manifest;
@@ -46,7 +46,11 @@ pub(super) async fn execute<A: Actions>(
             options,
             observer,
             stop: &stop,
-            writes: Slots::new(options.concurrency, after),
+            writes: Slots::new(
+                options.concurrency,
+                after,
+                &manifests.iter().map(cost::of).collect::<Vec<_>>(),
+            ),
             deadline,
             stops: crate::engine::adopt::database::stops(&observed.targets),
         },

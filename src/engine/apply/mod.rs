@@ -13,6 +13,7 @@
 mod actions;
 mod applying;
 mod blocked;
+mod cost;
 mod ended;
 mod execute;
 mod keep;

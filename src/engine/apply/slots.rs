@@ -1,11 +1,13 @@
 //! The write slots: at most `concurrency` writes in flight. When more
-//! objects wait for a slot than there are, the one with the longest chain of
-//! dependents still behind it goes first (its branch decides when the run
-//! ends), then the one that asked first. A first-come semaphore would serve
-//! them in the order they asked, so that when an object turns ready, the one
-//! dependent that leads on to a database and its workloads waits behind a
-//! dozen unrelated ConfigMaps that became eligible at the same moment. It
-//! neither writes nor waits on the cluster.
+//! objects wait for a slot than there are, the one with the longest chain
+//! ahead of it goes first (its branch decides when the run ends), then the
+//! one that asked first. A chain is as long as its objects are expected to
+//! take ([`super::cost`]: a StatefulSet's pods, not a ConfigMap's write),
+//! the object's own turn and its longest chain of dependents. A first-come
+//! semaphore would serve them in the order they asked, so that when an
+//! object turns ready, the one dependent that leads on to a database and its
+//! workloads waits behind a dozen unrelated ConfigMaps that became eligible
+//! at the same moment. It neither writes nor waits on the cluster.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,8 +15,8 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-/// Who goes first: the longer chain behind it, then the earlier request.
-type Rank = (usize, Reverse<u64>);
+/// Who goes first: the longer chain ahead, then the earlier request.
+type Rank = (u64, Reverse<u64>);
 
 struct Asking {
     rank: Rank,
@@ -46,11 +48,12 @@ struct State {
     asked: u64,
 }
 
-/// The run's write slots, and each plan step's chain of dependents.
+/// The run's write slots, and each plan step's chain ahead.
 pub(super) struct Slots {
     state: Mutex<State>,
-    /// Per plan step, the most steps that wait on it one after another.
-    behind: Vec<usize>,
+    /// Per plan step, the expected cost of its own turn and of the longest
+    /// chain of steps that wait on it, one after another.
+    ahead: Vec<u64>,
 }
 
 /// A slot held; dropping it hands it on.
@@ -81,14 +84,15 @@ impl Drop for Pending<'_> {
 }
 
 impl Slots {
-    /// `count` slots for a plan whose steps wait for `after`.
-    pub(super) fn new(count: usize, after: &[&[usize]]) -> Slots {
+    /// `count` slots for a plan whose steps wait for `after` and whose own
+    /// turns are expected to cost `costs`.
+    pub(super) fn new(count: usize, after: &[&[usize]], costs: &[u32]) -> Slots {
         Slots {
             state: Mutex::new(State {
                 free: count.max(1),
                 ..State::default()
             }),
-            behind: behind(after),
+            ahead: ahead(after, costs),
         }
     }
 
@@ -97,13 +101,13 @@ impl Slots {
     /// the free slots are handed out.
     pub(super) async fn acquire(&self, step: usize) -> Slot<'_> {
         let (grant, receiver) = oneshot::channel();
-        let behind = self.behind.get(step).copied().unwrap_or_default();
+        let ahead = self.ahead.get(step).copied().unwrap_or_default();
         {
             let mut state = self.state.lock().expect("not poisoned");
             let asked = state.asked;
             state.asked += 1;
             state.asking.push(Asking {
-                rank: (behind, Reverse(asked)),
+                rank: (ahead, Reverse(asked)),
                 grant,
             });
         }
@@ -139,31 +143,32 @@ impl Slots {
     }
 }
 
-/// Per step, the longest chain of steps that wait on it (itself excluded).
-fn behind(after: &[&[usize]]) -> Vec<usize> {
+/// Per step, its own cost plus the costliest chain of steps that wait on it.
+fn ahead(after: &[&[usize]], costs: &[u32]) -> Vec<u64> {
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); after.len()];
     for (step, deps) in after.iter().enumerate() {
         for &dep in deps.iter().filter(|d| **d < after.len()) {
             dependents[dep].push(step);
         }
     }
-    let mut memo: Vec<Option<usize>> = vec![None; after.len()];
+    let mut memo: Vec<Option<u64>> = vec![None; after.len()];
     (0..after.len())
-        .map(|step| chain(step, &dependents, &mut memo))
+        .map(|step| chain(step, &dependents, costs, &mut memo))
         .collect()
 }
 
-fn chain(step: usize, dependents: &[Vec<usize>], memo: &mut [Option<usize>]) -> usize {
+fn chain(step: usize, dependents: &[Vec<usize>], costs: &[u32], memo: &mut [Option<u64>]) -> u64 {
     if let Some(known) = memo[step] {
         return known;
     }
     let longest = dependents[step]
         .iter()
-        .map(|&d| 1 + chain(d, dependents, memo))
+        .map(|&d| chain(d, dependents, costs, memo))
         .max()
         .unwrap_or(0);
-    memo[step] = Some(longest);
-    longest
+    let own = costs.get(step).copied().map_or(1, u64::from);
+    memo[step] = Some(own + longest);
+    own + longest
 }
 
 #[cfg(test)]
@@ -171,16 +176,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_step_knows_its_longest_chain_of_dependents() {
-        // 0 ← 1 ← 3, 0 ← 2
+    fn each_step_knows_its_costliest_chain_ahead() {
+        // 0 ← 1 ← 3, 0 ← 2; each costs one.
         let after: Vec<&[usize]> = vec![&[], &[0], &[0], &[1]];
-        assert_eq!(behind(&after), [2, 1, 0, 0]);
+        assert_eq!(ahead(&after, &[1, 1, 1, 1]), [3, 2, 1, 1]);
+        // 2 is a StatefulSet, 1 and 3 ConfigMaps: the short chain is longer.
+        assert_eq!(ahead(&after, &[1, 1, 30, 1]), [31, 2, 30, 1]);
     }
 
     #[tokio::test]
     async fn a_freed_slot_goes_to_the_longest_chain_then_to_the_first_to_ask() {
         let after: Vec<&[usize]> = vec![&[], &[], &[], &[], &[3]];
-        let slots = Slots::new(1, &after);
+        let slots = Slots::new(1, &after, &[1; 5]);
         let held = slots.acquire(0).await;
         let order = Mutex::new(Vec::new());
         let ask = |step| {

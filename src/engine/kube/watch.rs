@@ -1,6 +1,7 @@
 //! Watches that say when they stop seeing. kube's watcher lists, then
-//! watches from the list's resourceVersion and resumes when the server drops
-//! the connection. Wrapped here so that when the watch fails, or the API
+//! watches from the list's resourceVersion (or its last bookmark's) and
+//! resumes when the server drops the connection; on 410 Gone it lists again
+//! at once. Wrapped here so that when the watch fails, or the API
 //! server stops answering ([`Health`](super::health::Health)), the stream
 //! says so (`Seen::Failing`) and starts over with a fresh list (after a
 //! backoff when the watch itself failed): the next `Synced` then means
@@ -98,6 +99,10 @@ impl Watching {
             match woken {
                 Woken::Event(event) => match *event {
                     Some(Ok(event)) => return self.seen(event),
+                    // 410 Gone: the server no longer holds the version to
+                    // resume from; kube's watcher lists again at once, as
+                    // client-go's reflector does. Not a failure to back off.
+                    Some(Err(watcher::Error::WatchError(status))) if status.code == 410 => {}
                     Some(Err(e)) => {
                         self.failures += 1;
                         self.pause = Some(backoff(self.failures));

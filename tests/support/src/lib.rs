@@ -57,6 +57,13 @@ pub struct Options {
     pub crd_discovery_lag: Duration,
     /// Number of nodes (`node-1`..): a DaemonSet's desired count.
     pub nodes: u32,
+    /// Watch events kept per server (a real API server's watch cache holds
+    /// at least the last 75 s of each resource's); a watch resumed from
+    /// before them is 410 Gone.
+    pub history: usize,
+    /// The longest a watch stays open, whatever `timeoutSeconds` asked (a
+    /// real server ends it at `timeoutSeconds`, kube-rs asks 290 s).
+    pub watch_timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -65,6 +72,8 @@ impl Default for Options {
             ready_after: Duration::from_millis(50),
             crd_discovery_lag: Duration::from_millis(100),
             nodes: 2,
+            history: 10_000,
+            watch_timeout: None,
         }
     }
 }

@@ -146,7 +146,7 @@ impl State {
     pub fn new(options: Options) -> State {
         State {
             registry: Registry::builtin(),
-            store: Store::new(10_000),
+            store: Store::new(options.history),
             options,
             behaviors: vec![],
             faults: vec![],

@@ -693,6 +693,25 @@ fn event_line(kind: &str, object: Value) -> Bytes {
     Bytes::from(line)
 }
 
+/// How often a watch that asked for bookmarks gets one, however busy the
+/// server is (kube-apiserver's watch cache: about every minute).
+const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
+/// A watch that asked for bookmarks gets one this long before it times out
+/// (kube-apiserver's watch cache), so that its client resumes from a
+/// resourceVersion the server still holds.
+const BOOKMARK_BEFORE_END: Duration = Duration::from_secs(2);
+
+/// When a watch ending at `deadline` gets its next bookmark: in a minute,
+/// or just before it ends; never again once that one is sent.
+fn next_bookmark(deadline: tokio::time::Instant) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let before_end = deadline.checked_sub(BOOKMARK_BEFORE_END).unwrap_or(now);
+    if before_end < now {
+        return now.max(deadline) + BOOKMARK_EVERY;
+    }
+    (now + BOOKMARK_EVERY).min(before_end)
+}
+
 fn watch(
     shared: Arc<Shared>,
     def: ResourceDef,
@@ -709,10 +728,15 @@ fn watch(
     let bookmarks =
         params.flag("allowWatchBookmarks") && params.get("allowWatchBookmarks").is_some();
     let initial_events = params.get("sendInitialEvents") == Some("true");
-    let timeout = params
+    let asked = params
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
-        .unwrap_or(1800);
+        .map_or(Duration::from_secs(1800), Duration::from_secs);
+    let timeout = shared
+        .lock()
+        .options
+        .watch_timeout
+        .map_or(asked, |cap| cap.min(asked));
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
     let gr = def.gr();
     let matches = move |ns: &str, obj: &Value| {
@@ -734,7 +758,7 @@ fn watch(
                 st.store.rv()
             }
             Some(Ok(n)) => {
-                if let Err(oldest) = st.store.events_after(n) {
+                if let Err(oldest) = st.store.events_after(&gr, n) {
                     expired = Some(ApiError::new(
                         410,
                         "Expired",
@@ -762,7 +786,8 @@ fn watch(
             let _ = tx.send(event_line("ERROR", e.status())).await;
             return;
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut bookmark_at = next_bookmark(deadline);
         for line in initial {
             if sent >= limit || tx.send(line).await.is_err() {
                 return;
@@ -781,7 +806,7 @@ fn watch(
             }
             let batch: Result<Vec<Bytes>, ApiError> = {
                 let st = shared.lock();
-                match st.store.events_after(cursor) {
+                match st.store.events_after(&gr, cursor) {
                     Err(oldest) => Err(ApiError::new(
                         410,
                         "Expired",
@@ -812,13 +837,13 @@ fn watch(
                     }
                 }
             }
-            let bookmark_in = Duration::from_secs(1);
             tokio::select! {
                 r = changes.changed() => { if r.is_err() { return; } }
                 _ = tokio::time::sleep_until(deadline) => return,
-                _ = tokio::time::sleep(bookmark_in), if bookmarks => {
+                _ = tokio::time::sleep_until(bookmark_at), if bookmarks => {
                     let bm = json!({ "kind": kind, "apiVersion": api_version, "metadata": { "resourceVersion": cursor.to_string() } });
                     if tx.send(event_line("BOOKMARK", bm)).await.is_err() { return; }
+                    bookmark_at = next_bookmark(deadline);
                 }
                 _ = tx.closed() => return,
             }

@@ -58,13 +58,19 @@ pub struct Change {
     pub owners: Vec<String>,
 }
 
+/// The resourceVersion of an empty store.
+const FIRST_RV: u64 = 1000;
+
 pub struct Store {
     rv: u64,
     objects: HashMap<Gr, BTreeMap<Key, Stored>>,
     history: VecDeque<WatchEvent>,
     capacity: usize,
-    /// The newest resourceVersion dropped from history; watching from it or older is 410 Gone.
-    compacted: u64,
+    /// Per resource, the newest resourceVersion dropped from history:
+    /// watching that resource from it or older is 410 Gone. A real API
+    /// server keeps a watch cache per resource, so one kind's churn does not
+    /// expire another kind's watches.
+    compacted: HashMap<Gr, u64>,
     /// Where each uid lives.
     uids: HashMap<String, (Gr, Key)>,
     /// Owner uid → the objects naming it in `ownerReferences` (whether or not it exists).
@@ -84,17 +90,17 @@ impl Store {
             .unwrap_or_default()
             .as_nanos() as u64;
         Store {
-            rv: 1000,
+            rv: FIRST_RV,
             objects: HashMap::new(),
             history: VecDeque::new(),
             capacity,
-            compacted: 1000,
+            compacted: HashMap::new(),
             uids: HashMap::new(),
             dependents: HashMap::new(),
             journal: VecDeque::new(),
-            journal_compacted: 1000,
+            journal_compacted: FIRST_RV,
             seq: seed,
-            changed: tokio::sync::watch::channel(1000).0,
+            changed: tokio::sync::watch::channel(FIRST_RV).0,
         }
     }
 
@@ -259,16 +265,20 @@ impl Store {
         });
         while self.history.len() > self.capacity {
             if let Some(e) = self.history.pop_front() {
-                self.compacted = e.rv;
+                self.compacted.insert(e.gr, e.rv);
             }
         }
         self.changed.send_replace(self.rv);
     }
 
-    /// Events newer than `rv`, or `Err(oldest servable)` when history no longer reaches back to it.
-    pub fn events_after(&self, rv: u64) -> Result<Vec<&WatchEvent>, u64> {
-        if rv < self.compacted {
-            return Err(self.compacted + 1);
+    /// Events newer than `rv` (of every resource; the caller filters), or
+    /// `Err(oldest servable)` when history no longer holds every event of
+    /// `gr` newer than `rv`.
+    pub fn events_after(&self, gr: &Gr, rv: u64) -> Result<Vec<&WatchEvent>, u64> {
+        // Versions before the store's first were never served.
+        let compacted = self.compacted.get(gr).copied().unwrap_or(FIRST_RV);
+        if rv < compacted {
+            return Err(compacted + 1);
         }
         let start = self.history.partition_point(|e| e.rv <= rv);
         Ok(self.history.range(start..).collect())
@@ -430,5 +440,22 @@ mod tests {
         }
         assert!(s.changes_after(start).is_none());
         assert_eq!(s.changes_after(s.rv() - 2).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn history_expires_a_resource_only_when_it_dropped_one_of_its_events() {
+        let mut s = Store::new(2);
+        let pods: Gr = (String::new(), "pods".into());
+        let maps: Gr = (String::new(), "configmaps".into());
+        s.put(&maps, stored("a", "m", "u-m", &[]));
+        let start = s.rv();
+        for i in 0..3 {
+            s.put(&pods, stored("a", &format!("p{i}"), &format!("u{i}"), &[]));
+        }
+        assert_eq!(s.events_after(&maps, start).unwrap().len(), 2);
+        assert!(
+            s.events_after(&pods, start).is_err(),
+            "a pod event was dropped"
+        );
     }
 }

@@ -40,6 +40,8 @@ struct Script {
     held_write: bool,
     /// Its wait ends only once the gate opens.
     held_wait: bool,
+    /// The old object (a replace) is gone only once the gate opens.
+    held_gone: bool,
     /// The write returns it ready (a ConfigMap, a Namespace).
     ready_as_written: bool,
     wait: Wait,
@@ -153,6 +155,9 @@ impl Actions for Fake {
     }
 
     async fn until_gone(&self, at: At<'_>, uid: Option<&str>, _: Instant) -> bool {
+        if self.script(at.name).held_gone {
+            self.gate().await;
+        }
         self.note(format!("gone {} {}", at.name, uid.unwrap_or("-")));
         true
     }
@@ -309,6 +314,7 @@ const REFUSED: Script = Script {
     refused: true,
     held_write: false,
     held_wait: false,
+    held_gone: false,
     wait: Wait::Ready,
 };
 

@@ -1,6 +1,7 @@
 //! When each object starts: no later than the graph allows. A dependent
 //! starts as its last dependency turns ready, an object ready as written is
-//! not waited on, and a freed write slot goes to the longest branch.
+//! not waited on, a write slot is held only while writing, and a freed one
+//! goes to the longest branch.
 
 use super::*;
 
@@ -102,5 +103,47 @@ async fn a_freed_write_slot_goes_to_the_branch_with_the_longest_chain() {
         applies[..2],
         ["apply root", "apply head"],
         "head leads on to tail: it writes before the leaves that became eligible with it"
+    );
+}
+
+#[tokio::test]
+async fn a_write_slot_is_not_held_while_a_replaced_object_goes() {
+    // One write at a time: web must not wait for migrate's old Job to go.
+    let world = World::default()
+        .object("migrate", Op::Replace, &[])
+        .object("web", Op::Create, &[]);
+    let going = Script {
+        held_gone: true,
+        ..Script::default()
+    };
+    let fake = Fake::with(&[("migrate", going)]);
+    let options = Options {
+        concurrency: 1,
+        ..Options::default()
+    };
+    let heard = Heard::default();
+    let run = world.run(&fake, &heard, &options);
+    let open = async {
+        fake.until_logged("delete migrate").await;
+        // Plenty of turns for web to be written, were a slot free.
+        for _ in 0..10_000 {
+            if fake.log().iter().any(|e| e == "apply web") {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let written_meanwhile = fake.log().iter().any(|e| e == "apply web");
+        fake.open_gate();
+        written_meanwhile
+    };
+    let (result, written_meanwhile) = futures::join!(run, open);
+    result.unwrap();
+    assert!(written_meanwhile, "{:?}", fake.log());
+    let log = fake.log();
+    let gone = log.iter().position(|e| e == "gone migrate u-migrate");
+    assert_eq!(
+        log.get(gone.unwrap() + 1).map(String::as_str),
+        Some("apply migrate"),
+        "{log:?}"
     );
 }
