@@ -151,24 +151,44 @@ impl Env {
     /// A JSON merge patch over HTTP by a client whose user agent (and so
     /// field manager) is `agent`: another tool editing the cluster.
     pub fn merge_patch(&self, agent: &str, path: &str, patch: &Value) {
+        let response = self.send(agent, "PATCH", path, "application/merge-patch+json", patch);
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    /// A POST (a create, whose fields the server gives to `agent` as an
+    /// Update, as a controller's create).
+    pub fn post(&self, agent: &str, path: &str, object: &Value) {
+        let response = self.send(agent, "POST", path, "application/json", object);
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    }
+
+    /// One request over HTTP with `agent`'s user agent; the raw response.
+    fn send(
+        &self,
+        agent: &str,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> String {
         use std::io::{Read, Write};
         let url = self.server.url();
         let host = url.trim_start_matches("http://");
-        let body = patch.to_string();
+        let body = body.to_string();
         let mut stream = std::net::TcpStream::connect(host).unwrap();
         write!(
             stream,
-            "PATCH {path} HTTP/1.1\r\nHost: {host}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n\
              User-Agent: {agent}/v1.32.4 (linux/amd64) kubernetes/59526cd\r\n\
              Authorization: Bearer testserver-token\r\n\
-             Content-Type: application/merge-patch+json\r\n\
+             Content-Type: {content_type}\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        response
     }
 
     /// Persisted writes by cnvrgctl (not by the test's own `apply_as`/`create`

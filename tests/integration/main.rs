@@ -6,6 +6,7 @@ mod common;
 mod adopt;
 mod adopt_claims;
 mod adopt_database;
+mod adopt_fields;
 mod bad_input;
 mod bundle;
 mod catalogue;

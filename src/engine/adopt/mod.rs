@@ -5,6 +5,8 @@
 //! inventory) and freed of their ownerReferences to the operators' custom
 //! resources by a JSON patch that tests the uid first ([`release`]); deleting
 //! the operator's resources can then no longer cascade into the platform.
+//! The same patch makes the operators' fields cnvrgctl's ([`fields`]), so
+//! the apply removes what the operators set and we do not render.
 //! Our Secrets that the operator kept under another name start from its
 //! values ([`seed`]). What the operators made that cnvrgctl does not render
 //! stays and is listed ([`leftovers`]); the run ends with the commands that
@@ -16,6 +18,7 @@
 pub mod beside;
 pub mod claims;
 pub mod database;
+pub mod fields;
 pub mod moves;
 pub mod rules;
 
@@ -90,15 +93,17 @@ pub fn immutable(m: &Manifest, live: &Value, body: &Value, recreate: bool) -> Re
 }
 
 /// Frees every adopted object of `observed` from its ownerReferences to the
-/// operators; the number of objects patched. A concurrent change of an
-/// object (its uid or references) makes the server refuse the patch.
+/// operators and makes the operators' fields cnvrgctl's
+/// ([`fields::takeover_patch`]), so the forced apply that follows removes
+/// what we do not render; the number of objects patched. A concurrent
+/// change of an object makes the server refuse the patch.
 pub async fn release(cluster: &Cluster, observed: &Observed) -> Result<usize, Problem> {
     let mut patched = 0;
     for target in observed.targets.iter().filter(|t| t.adopted) {
         let (Some(resource), Some(live)) = (&target.resource, &target.live) else {
             continue;
         };
-        let Some(ops) = rules::release_patch(live) else {
+        let Some(ops) = fields::takeover_patch(live) else {
             continue;
         };
         let namespace = live["metadata"]["namespace"].as_str();

@@ -444,6 +444,12 @@ async fn decide(
         return Ok(target(diff::compare(scope, Some(live_object), live_object)));
     }
     match cluster.apply(resource_ref, &body, true, force).await {
+        Ok(after) if adopted => {
+            // The dry run cannot see the takeover of the operators' fields
+            // that comes first: what it removes is taken out here.
+            let after = adopt::fields::preview(live_object, &after);
+            Ok(target(diff::compare(scope, Some(live_object), &after)))
+        }
         Ok(after) => Ok(target(diff::compare(scope, Some(live_object), &after))),
         Err(e) if e.code() == Some(422) && m.kind() == "Job" => {
             // A Job's pod template cannot change: run it again from scratch.

@@ -25,6 +25,7 @@ mod defaults;
 mod errors;
 mod faults;
 mod logs;
+mod managed;
 mod nodes;
 mod ops;
 mod outage;

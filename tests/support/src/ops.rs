@@ -555,6 +555,7 @@ impl State {
                 o
             }
         };
+        let sent = obj["metadata"].get("managedFields").cloned();
         if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("managedFields");
             m.insert("name".into(), old.obj["metadata"]["name"].clone());
@@ -563,7 +564,8 @@ impl State {
             }
         }
         // `commit` reads only the old object
-        let mut managers = std::mem::take(&mut old.managers);
+        let mut managers =
+            crate::managed::requested(sent.as_ref(), sub, std::mem::take(&mut old.managers));
         let time = rfc3339(SystemTime::now());
         let sub_split = def.status || sub == Sub::Status;
         apply::update_ownership(
@@ -593,9 +595,6 @@ impl State {
     ) -> Result<Value, ApiError> {
         let old = self.existing(def, ns, name)?;
         let mut obj = Value::clone(&old.obj);
-        if let Some(m) = obj["metadata"].as_object_mut() {
-            m.remove("managedFields");
-        }
         match kind {
             PatchType::Merge => merge_patch(&mut obj, &patch),
             PatchType::Strategic => strategic_patch(&mut obj, &patch),
