@@ -37,7 +37,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use members::list_members;
-pub use observe::{Observed, Prunable, Target, observe, scope_namespace};
+pub use observe::{Observed, Prunable, Target, observe, scope_namespace, scope_namespaces};
 pub use remove::{Removal, RemoveOptions, plan_removal, remove};
 pub use slim::managers_only;
 

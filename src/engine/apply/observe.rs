@@ -126,7 +126,7 @@ pub fn scope_namespace(manifests: &[Manifest], scope: &Scope) -> Option<String> 
 }
 
 /// [`scope_namespace`] of every scope at once.
-pub(super) fn scope_namespaces(manifests: &[Manifest]) -> HashMap<&Scope, &str> {
+pub fn scope_namespaces(manifests: &[Manifest]) -> HashMap<&Scope, &str> {
     let mut out: HashMap<&Scope, &str> = HashMap::new();
     for m in manifests {
         if m.kind() == "Namespace" {
@@ -417,7 +417,7 @@ async fn decide(
     };
     if external {
         return match &live {
-            Some(l) => Ok(target(diff::compare(scope, Some(l), l))),
+            Some(l) => Ok(target(diff::unchanged(scope, l))),
             None => Err(format!(
                 "{} ({}) is not on the cluster, and objects of this run wait for it: apply {} first",
                 m.id(),
@@ -441,7 +441,7 @@ async fn decide(
     };
     let resource_ref = resource.as_ref().expect("a live object has a served kind");
     if prepare::unchanged(&body, live_object) {
-        return Ok(target(diff::compare(scope, Some(live_object), live_object)));
+        return Ok(target(diff::unchanged(scope, live_object)));
     }
     match cluster.apply(resource_ref, &body, true, force).await {
         Ok(after) if adopted => {

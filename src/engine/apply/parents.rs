@@ -4,7 +4,7 @@
 //! once the run converged when it no longer lists exactly what is there. It
 //! writes only parents, never members.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use tokio::sync::OnceCell;
 
@@ -17,25 +17,39 @@ use crate::pipeline::manifest::{Manifest, Scope};
 /// The parents of the run's scopes and the kinds each was written with.
 pub(super) struct Parents<'a, A> {
     actions: &'a A,
-    manifests: &'a [Manifest],
     observed: &'a Observed,
     /// Per inventory (in `observed`'s order), the kinds its parent was
     /// written with during this run.
     written: Vec<OnceCell<BTreeSet<String>>>,
+    /// Each scope's inventory, by its index in `observed`.
+    at: HashMap<&'a Scope, usize>,
+    /// Each scope's members after the run ([`members_of`]), worked out once.
+    members: HashMap<&'a Scope, Members>,
 }
+
+/// The `Kind.group`s and namespaces of a scope's members.
+type Members = (BTreeSet<String>, BTreeSet<String>);
 
 impl<'a, A: Actions> Parents<'a, A> {
     pub(super) fn new(actions: &'a A, manifests: &'a [Manifest], observed: &'a Observed) -> Self {
         Parents {
             actions,
-            manifests,
             observed,
             written: observed
                 .inventories
                 .iter()
                 .map(|_| OnceCell::new())
                 .collect(),
+            at: (observed.inventories.iter().enumerate())
+                .map(|(i, inv)| (&inv.set.scope, i))
+                .collect(),
+            members: members_of(manifests, observed),
         }
+    }
+
+    /// The members of `scope` after the run.
+    fn members(&self, scope: &Scope) -> Members {
+        self.members.get(scope).cloned().unwrap_or_default()
     }
 
     /// Writes the target's scope's parent, once, before its first namespaced
@@ -48,17 +62,13 @@ impl<'a, A: Actions> Parents<'a, A> {
         if !resource.namespaced {
             return Ok(());
         }
-        let Some((inv, cell)) = self
-            .observed
-            .inventories
-            .iter()
-            .zip(&self.written)
-            .find(|(inv, _)| inv.set.scope == target.change.scope)
+        let Some((inv, cell)) = (self.at.get(&target.change.scope))
+            .map(|&i| (&self.observed.inventories[i], &self.written[i]))
         else {
             return Ok(());
         };
         cell.get_or_try_init(|| async {
-            let (mut kinds, namespaces) = members_of(self.manifests, self.observed, &inv.set.scope);
+            let (mut kinds, namespaces) = self.members(&inv.set.scope);
             kinds.extend(inv.live_kinds.iter().cloned());
             self.write(&inv.set, &kinds, &namespaces).await?;
             Ok(kinds)
@@ -71,7 +81,7 @@ impl<'a, A: Actions> Parents<'a, A> {
     /// what is there, written again only where it does not.
     pub(super) async fn settle(&self) -> Result<(), ClusterError> {
         for (inv, written) in self.observed.inventories.iter().zip(&self.written) {
-            let (kinds, namespaces) = members_of(self.manifests, self.observed, &inv.set.scope);
+            let (kinds, namespaces) = self.members(&inv.set.scope);
             if stale(inv, written.get(), &kinds) {
                 self.write(&inv.set, &kinds, &namespaces).await?;
             }
@@ -104,22 +114,14 @@ fn stale(inv: &Inventory, written: Option<&BTreeSet<String>>, kinds: &BTreeSet<S
     *current != *kinds || (!inv.exists && written.is_none())
 }
 
-/// `Kind.group` and namespaces of a scope's members after this run: the
+/// `Kind.group` and namespaces of each scope's members after this run: the
 /// desired ones and those kept although they left the spec (so a later run
 /// with `--prune-volumes` still finds them).
-fn members_of(
-    manifests: &[Manifest],
-    observed: &Observed,
-    scope: &Scope,
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut kinds = BTreeSet::new();
-    let mut namespaces = BTreeSet::new();
-    for t in observed
-        .targets
-        .iter()
-        .filter(|t| !t.external && &t.change.scope == scope)
-    {
+fn members_of<'a>(manifests: &[Manifest], observed: &'a Observed) -> HashMap<&'a Scope, Members> {
+    let mut out: HashMap<&Scope, Members> = HashMap::new();
+    for t in observed.targets.iter().filter(|t| !t.external) {
         let m = &manifests[t.index];
+        let (kinds, namespaces) = out.entry(&t.change.scope).or_default();
         let group = m.group();
         kinds.insert(if group.is_empty() {
             m.kind().to_string()
@@ -130,15 +132,12 @@ fn members_of(
             namespaces.insert(ns.to_string());
         }
     }
-    for p in observed
-        .prune
-        .iter()
-        .filter(|p| p.kept.is_some() && &p.change.scope == scope)
-    {
+    for p in observed.prune.iter().filter(|p| p.kept.is_some()) {
+        let (kinds, namespaces) = out.entry(&p.change.scope).or_default();
         kinds.insert(p.resource.group_kind());
         if let Some(ns) = &p.change.namespace {
             namespaces.insert(ns.clone());
         }
     }
-    (kinds, namespaces)
+    out
 }

@@ -10,6 +10,8 @@
 //! dry run. The hash catches fields removed from the spec (which a subset check
 //! cannot see); the subset check catches fields someone else changed.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -111,9 +113,9 @@ pub fn unchanged(body: &Value, live: &Value) -> bool {
 }
 
 /// `stringData` folded into `data`, as the API server stores a Secret.
-fn as_stored(body: &Value) -> Value {
+fn as_stored(body: &Value) -> Cow<'_, Value> {
     let Some(string_data) = body.get("stringData").and_then(Value::as_object) else {
-        return body.clone();
+        return Cow::Borrowed(body);
     };
     let mut stored = body.clone();
     let map = stored.as_object_mut().expect("an object");
@@ -128,7 +130,7 @@ fn as_stored(body: &Value) -> Value {
     if let Some(data) = data.as_object_mut() {
         data.extend(encoded);
     }
-    stored
+    Cow::Owned(stored)
 }
 
 /// Every value in `want` is in `have`: maps by key, lists item by item (same
@@ -242,7 +244,7 @@ mod tests {
     #[test]
     fn unchanged_needs_the_same_hash_and_the_same_values() {
         let applied = body(&secret(), &set(), None);
-        let mut live = as_stored(&applied);
+        let mut live = as_stored(&applied).into_owned();
         live["metadata"]["resourceVersion"] = "7".into();
         live["metadata"]["managedFields"] = json!([{"manager": "cnvrgctl"}]);
         live["type"] = "Opaque".into();

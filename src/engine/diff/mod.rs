@@ -140,6 +140,12 @@ pub fn compare(scope: &Scope, live: Option<&Value>, dry_run: &Value) -> Change {
     }
 }
 
+/// The change of a live object known to be as desired ([`Op::Unchanged`]):
+/// nothing to compare or show, so neither side is kept.
+pub fn unchanged(scope: &Scope, live: &Value) -> Change {
+    Change::new(Op::Unchanged, scope, live)
+}
+
 /// The change that prunes a live object no longer desired ([`Op::Delete`]).
 pub fn prune(scope: &Scope, live: &Value) -> Change {
     Change {
@@ -251,6 +257,15 @@ status:
         // Live may come normalized already.
         let change = compare(&tenant(), Some(&normalize(&yaml(LIVE))), &yaml(DRY_RUN));
         assert_eq!(change.op, Op::Unchanged);
+    }
+
+    #[test]
+    fn an_object_known_unchanged_keeps_its_identity_and_no_sides() {
+        let change = unchanged(&tenant(), &yaml(LIVE));
+        assert_eq!(change.op, Op::Unchanged);
+        assert_eq!(change.id(), "Deployment/team-a/web");
+        assert!(change.before.is_none() && change.after.is_none());
+        assert!(hunks(&change, DEFAULT_CONTEXT).is_empty());
     }
 
     #[test]

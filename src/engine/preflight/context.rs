@@ -65,7 +65,7 @@ impl<'a> Context<'a> {
     }
 
     /// Every object of a kind in `namespace` (cluster-wide when `None`),
-    /// listed once per run, with only the managers of its `managedFields`.
+    /// listed once per run, each kept as [`thinned`] says.
     pub async fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Listed {
         let key = (
             api_version.to_owned(),
@@ -87,7 +87,7 @@ impl<'a> Context<'a> {
             };
             match self
                 .cluster
-                .list_with(&resource, namespace, None, &managers_only)
+                .list_with(&resource, namespace, None, thinned(kind))
                 .await
             {
                 Ok(items) => Read::Found(Arc::new(items)),
@@ -98,6 +98,18 @@ impl<'a> Context<'a> {
         .clone()
     }
 }
+
+/// How an object of `kind` is kept as its list is parsed: what the checks
+/// read of it ([`THINNED`]), else all but the fields each manager owns.
+fn thinned(kind: &str) -> &'static (dyn Fn(Value) -> Value + Sync) {
+    THINNED
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&managers_only, |(_, thin)| thin)
+}
+
+/// The kinds the checks read only a little of, and what they keep.
+const THINNED: &[(&str, fn(Value) -> Value)] = &[("Pod", super::capacity::pod_view)];
 
 /// The API's reason for a refused read, as a sentence.
 pub fn reason(error: &ClusterError) -> String {

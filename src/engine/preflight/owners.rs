@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{Context, Read, Row};
-use crate::engine::apply::{prepare, scope_namespace};
+use crate::engine::apply::{prepare, scope_namespaces};
 use crate::engine::inventory::ApplySet;
 use crate::pipeline::manifest::{Manifest, Scope, keys};
 
@@ -76,9 +76,10 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
 /// The rows for the render's cluster-scoped objects and their live copies;
 /// `manifests` (the whole render) give each scope its ApplySet.
 fn judge(found: &[(&Manifest, Option<&Value>)], manifests: &[Manifest]) -> Vec<Row> {
+    let namespaces = scope_namespaces(manifests);
     let set = |scope: &Scope| {
-        let namespace = scope_namespace(manifests, scope).unwrap_or_else(|| "default".into());
-        ApplySet::new(scope, &namespace)
+        let namespace = namespaces.get(scope).copied().unwrap_or("default");
+        ApplySet::new(scope, namespace)
     };
     let (mut ours, mut new) = (0, 0);
     let mut rows = Vec::new();

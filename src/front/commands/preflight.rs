@@ -4,6 +4,9 @@
 //! checks are `engine::preflight`'s; this file prints them: a table and the
 //! fixes for `preflight`, only what is not a pass for a run.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
 use super::prepare;
 use super::session::{connect, requests, runtime, scopes};
 use super::table::columns;
@@ -72,11 +75,15 @@ async fn run(
     manifests: &[Manifest],
     scopes: &[Scope],
 ) -> Result<Report, Error> {
-    let mine: Vec<Manifest> = manifests
-        .iter()
-        .filter(|m| scopes.contains(&m.origin.scope))
-        .cloned()
-        .collect();
+    let selected: HashSet<&Scope> = scopes.iter().collect();
+    let mine: Cow<[Manifest]> = if manifests.iter().all(|m| selected.contains(&m.origin.scope)) {
+        Cow::Borrowed(manifests)
+    } else {
+        let picked = manifests
+            .iter()
+            .filter(|m| selected.contains(&m.origin.scope));
+        Cow::Owned(picked.cloned().collect())
+    };
     Ok(preflight::run(cluster, spec, &mine).await?)
 }
 

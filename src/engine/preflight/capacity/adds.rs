@@ -267,6 +267,56 @@ fn old_pods(live: &Value, pods: &[&Value]) -> BTreeMap<String, Amounts> {
     out
 }
 
+/// What the check reads of a live pod, kept as the cluster-wide list is
+/// parsed (a cluster's pods are most of what preflight reads): its name,
+/// namespace and labels (which workload selects it), the node it is bound
+/// to, its containers' and init containers' resources (and an init
+/// container's restart policy: a sidecar holds its requests), its overhead
+/// and its phase. Everything else (env, volumes, probes, statuses) goes.
+pub(in crate::engine::preflight) fn pod_view(pod: Value) -> Value {
+    let Value::Object(mut pod) = pod else {
+        return pod;
+    };
+    let mut spec = pod.remove("spec").unwrap_or_default();
+    let containers = |key: &str, spec: &mut Value| -> Value {
+        let kept = spec
+            .get_mut(key)
+            .and_then(Value::as_array_mut)
+            .map(std::mem::take)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| pick(c, &["name", "resources", "restartPolicy"]))
+            .collect();
+        Value::Array(kept)
+    };
+    let mut kept = Map::new();
+    for key in ["containers", "initContainers"] {
+        kept.insert(key.into(), containers(key, &mut spec));
+    }
+    for key in ["nodeName", "overhead"] {
+        if let Some(v) = spec.get_mut(key).map(Value::take) {
+            kept.insert(key.into(), v);
+        }
+    }
+    json!({
+        "kind": pod.remove("kind").unwrap_or_default(),
+        "metadata": pick(pod.remove("metadata").unwrap_or_default(), &["name", "namespace", "labels"]),
+        "spec": kept,
+        "status": pick(pod.remove("status").unwrap_or_default(), &["phase"]),
+    })
+}
+
+/// `object` with only `keys`.
+fn pick(object: Value, keys: &[&str]) -> Value {
+    match object {
+        Value::Object(mut map) => {
+            map.retain(|k, _| keys.contains(&k.as_str()));
+            Value::Object(map)
+        }
+        other => other,
+    }
+}
+
 /// The node whose resources a pod holds: the one it is bound to, unless it
 /// has finished (`Succeeded`, `Failed`).
 pub(super) fn holding(pod: &Value) -> Option<&str> {
@@ -313,6 +363,36 @@ mod tests {
                "metadata": {"name": "web", "namespace": "ns", "annotations": {APPLIED_HASH: hash}},
                "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
                         "template": {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}}}})
+    }
+
+    #[test]
+    fn a_pod_as_kept_holds_what_the_check_reads_and_no_more() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-1", "namespace": "ns", "labels": {"app": "web"},
+                         "uid": "u", "managedFields": [{"manager": "kubelet", "fieldsV1": {}}]},
+            "spec": {"nodeName": "n1", "overhead": {"cpu": "100m"},
+                     "volumes": [{"name": "data", "emptyDir": {}}],
+                     "containers": [{"name": "web", "image": "web:1", "env": [{"name": "A", "value": "1"}],
+                                     "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}],
+                     "initContainers": [{"name": "proxy", "restartPolicy": "Always", "image": "p",
+                                         "resources": {"requests": {"cpu": "500m"}}}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        let view = pod_view(pod.clone());
+        assert_eq!(pod_requests(&view["spec"]), pod_requests(&pod["spec"]));
+        assert_eq!(holding(&view), Some("n1"));
+        assert_eq!(view["metadata"]["labels"], pod["metadata"]["labels"]);
+        assert_eq!(view["metadata"]["namespace"], "ns");
+        let text = view.to_string();
+        for gone in [
+            "env",
+            "image",
+            "volumes",
+            "conditions",
+            "managedFields",
+            "uid",
+        ] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
     }
 
     #[test]

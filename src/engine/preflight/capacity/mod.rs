@@ -14,6 +14,8 @@ mod amounts;
 mod fit;
 mod judge;
 
+pub(super) use adds::pod_view;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ use amounts::Amounts;
 use fit::Node;
 
 use super::{Context, Read, Row};
-use crate::engine::apply::{prepare, scope_namespace};
+use crate::engine::apply::{prepare, scope_namespaces};
 use crate::engine::inventory::ApplySet;
 use crate::pipeline::manifest::keys::APPLIED_HASH;
 use crate::pipeline::manifest::{Manifest, Scope};
@@ -139,12 +141,13 @@ pub fn assess(
         let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
         by_namespace.entry(ns).or_default().push(pod);
     }
+    let namespaces = scope_namespaces(manifests);
     let mut sets: BTreeMap<&Scope, ApplySet> = BTreeMap::new();
     let mut workloads = Vec::new();
     for m in manifests.iter().filter(|m| adds::makes_pods(m.kind())) {
         let set = sets.entry(&m.origin.scope).or_insert_with(|| {
-            let ns = scope_namespace(manifests, &m.origin.scope);
-            ApplySet::new(&m.origin.scope, ns.as_deref().unwrap_or("default"))
+            let ns = namespaces.get(&m.origin.scope).copied();
+            ApplySet::new(&m.origin.scope, ns.unwrap_or("default"))
         });
         let body = prepare::body(&m.object, set, None);
         let hash = body["metadata"]["annotations"][APPLIED_HASH]
