@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use cnvrgctl::engine::apply::{self, Event, Observer, Options};
 use cnvrgctl::engine::kube::Cluster;
+use cnvrgctl::engine::preflight::Purpose;
 use cnvrgctl::engine::timings::{self, Recorder};
 use cnvrgctl::pipeline::manifest::{Manifest, Scope};
 use cnvrgctl::pipeline::plan::Plan;
@@ -284,9 +285,10 @@ async fn preflight(server: &TestServer, input: &Input) -> u64 {
     let cluster = Cluster::connect(Some(server.kubeconfig()), None)
         .await
         .expect("connects");
-    let report = cnvrgctl::engine::preflight::run(&cluster, &input.spec, &input.manifests)
-        .await
-        .expect("preflight runs");
+    let report =
+        cnvrgctl::engine::preflight::run(&cluster, &input.spec, &input.manifests, Purpose::Run)
+            .await
+            .expect("preflight runs");
     assert!(!report.failed(), "{report:#?}");
     cluster.requests().total()
 }

@@ -5,7 +5,7 @@
 //! the totals. Each failure also stops `apply` before its first write.
 
 use serde_json::Value;
-use testserver::{Fault, FaultKind, FaultTarget, Node};
+use testserver::{Fault, FaultKind, FaultTarget, Node, Verb};
 
 use crate::common::cluster::{Env, SMALL, stderr_of};
 
@@ -177,4 +177,43 @@ fn refused_node_or_pod_reads_skip_the_check_with_a_warning() {
             rows[0]
         );
     }
+}
+
+#[test]
+fn a_run_that_adds_no_pods_does_not_read_the_clusters_pods() {
+    let env = Env::new(SMALL);
+    env.install();
+    env.server.clear_log();
+    let out = env.apply(&["-o", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let capacity: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "preflight")
+        .flat_map(|e| e["checks"].as_array().cloned().unwrap_or_default())
+        .filter(|r| r["check"] == "capacity")
+        .collect();
+    assert_eq!(capacity.len(), 1, "{stdout}");
+    assert_eq!(capacity[0]["level"], "pass");
+    assert_eq!(
+        capacity[0]["detail"],
+        "the run adds no pods (every workload is as applied)"
+    );
+    let pod_lists = |env: &Env| {
+        env.server
+            .requests()
+            .iter()
+            .filter(|r| r.verb == Verb::List && r.resource.as_deref() == Some("pods"))
+            .count()
+    };
+    assert_eq!(pod_lists(&env), 0, "the run read the cluster's pods");
+    // `preflight` itself still reports the nodes' free capacity.
+    let rows = capacity_rows(&env, 0);
+    let detail = rows[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("the run adds no pods; the nodes have cpu "),
+        "{detail}"
+    );
+    assert_eq!(pod_lists(&env), 1);
 }

@@ -108,7 +108,9 @@ fn preflight(env: &Env) -> Report {
         let cluster = Cluster::connect(Some(env.server.kubeconfig()), None)
             .await
             .unwrap();
-        preflight::run(&cluster, &spec, &manifests).await.unwrap()
+        preflight::run(&cluster, &spec, &manifests, preflight::Purpose::Report)
+            .await
+            .unwrap()
     })
 }
 

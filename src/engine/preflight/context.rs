@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use super::Purpose;
 use crate::engine::apply::managers_only;
 use crate::engine::kube::{Cluster, ClusterError};
 use crate::pipeline::manifest::Manifest;
@@ -34,16 +35,23 @@ pub struct Context<'a> {
     pub spec: &'a Spec,
     /// The rendered objects of the scopes checked.
     pub manifests: &'a [Manifest],
+    pub purpose: Purpose,
     lists: Mutex<HashMap<Key, Arc<OnceCell<Listed>>>>,
     version: OnceCell<Result<Value, String>>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(cluster: &'a Cluster, spec: &'a Spec, manifests: &'a [Manifest]) -> Context<'a> {
+    pub fn new(
+        cluster: &'a Cluster,
+        spec: &'a Spec,
+        manifests: &'a [Manifest],
+        purpose: Purpose,
+    ) -> Context<'a> {
         Context {
             cluster,
             spec,
             manifests,
+            purpose,
             lists: Mutex::default(),
             version: OnceCell::new(),
         }

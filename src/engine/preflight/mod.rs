@@ -149,14 +149,26 @@ const CHECKS: &[Check] = &[
     |cx| Box::pin(network_policy::check(cx)),
 ];
 
+/// What the checks are run for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `cnvrgctl preflight`: every check says what it found.
+    Report,
+    /// Before a run writes (which shows only what does not pass): a check
+    /// skips a read that only its passing row would use (capacity: the
+    /// cluster's pods, when the run adds none).
+    Run,
+}
+
 /// Runs every check against the cluster for `manifests` (the scopes' rendered
 /// objects). Fails only when the API server cannot be reached.
 pub async fn run(
     cluster: &Cluster,
     spec: &Spec,
     manifests: &[Manifest],
+    purpose: Purpose,
 ) -> Result<Report, ClusterError> {
-    let cx = Context::new(cluster, spec, manifests);
+    let cx = Context::new(cluster, spec, manifests, purpose);
     cx.reachable().await?;
     let rows = futures::future::join_all(CHECKS.iter().map(|check| check(&cx))).await;
     Ok(Report {

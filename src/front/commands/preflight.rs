@@ -11,7 +11,7 @@ use super::prepare;
 use super::session::{connect, requests, runtime, scopes};
 use super::table::columns;
 use crate::engine::kube::Cluster;
-use crate::engine::preflight::{self, Level, Report};
+use crate::engine::preflight::{self, Level, Purpose, Report};
 use crate::front::cli::{Global, OutputFormat, PreflightArgs};
 use crate::front::error::Error;
 use crate::front::ui::Printer;
@@ -24,7 +24,7 @@ pub fn preflight(printer: &Printer, global: &Global, args: PreflightArgs) -> Res
     let scopes = scopes(&spec, args.scope.as_deref())?;
     let report = runtime()?.block_on(async {
         let cluster = connect(global).await?;
-        let report = run(&cluster, &spec, &manifests, &scopes).await?;
+        let report = run(&cluster, &spec, &manifests, &scopes, Purpose::Report).await?;
         requests(printer, global, &cluster);
         Ok::<_, Error>(report)
     })?;
@@ -46,7 +46,7 @@ pub(super) async fn before_run(
     manifests: &[Manifest],
     scopes: &[Scope],
 ) -> Result<(), Error> {
-    let report = run(cluster, spec, manifests, scopes).await?;
+    let report = run(cluster, spec, manifests, scopes, Purpose::Run).await?;
     if global.output == OutputFormat::Json {
         let event = serde_json::json!({"event": "preflight", "checks": report.checks});
         printer.out(&(event.to_string() + "\n"))?;
@@ -74,6 +74,7 @@ async fn run(
     spec: &Spec,
     manifests: &[Manifest],
     scopes: &[Scope],
+    purpose: Purpose,
 ) -> Result<Report, Error> {
     let selected: HashSet<&Scope> = scopes.iter().collect();
     let mine: Cow<[Manifest]> = if manifests.iter().all(|m| selected.contains(&m.origin.scope)) {
@@ -84,7 +85,7 @@ async fn run(
             .filter(|m| selected.contains(&m.origin.scope));
         Cow::Owned(picked.cloned().collect())
     };
-    Ok(preflight::run(cluster, spec, &mine).await?)
+    Ok(preflight::run(cluster, spec, &mine, purpose).await?)
 }
 
 /// Exit 6 naming what fails and its fix, when something fails.

@@ -176,7 +176,7 @@ pub(super) fn workload(
         Template::At(pointer) => Cow::Borrowed(m.object.pointer(pointer)?),
         Template::Prometheus => Cow::Owned(prometheus_pod(&m.object)),
     };
-    if live.is_some_and(|l| l["metadata"]["annotations"][APPLIED_HASH] == hash) {
+    if as_applied(live, hash) {
         return None;
     }
     let spread = match kind.replicas {
@@ -207,6 +207,12 @@ pub(super) fn workload(
         old,
         sized_by: sized_by(m),
     })
+}
+
+/// Whether the live copy of a workload is as apply would make it (its
+/// applied-hash is `hash`): it adds no pods.
+pub(super) fn as_applied(live: Option<&Value>, hash: &str) -> bool {
+    live.is_some_and(|l| l["metadata"]["annotations"][APPLIED_HASH] == hash)
 }
 
 /// The pod spec of the StatefulSet prometheus-operator makes of a

@@ -24,7 +24,7 @@ use serde_json::Value;
 use amounts::Amounts;
 use fit::Node;
 
-use super::{Context, Read, Row};
+use super::{Context, Purpose, Read, Row};
 use crate::engine::apply::{prepare, scope_namespaces};
 use crate::engine::inventory::ApplySet;
 use crate::pipeline::manifest::keys::APPLIED_HASH;
@@ -36,6 +36,17 @@ const CHECK: &str = "capacity";
 const LISTS_IN_FLIGHT: usize = 8;
 
 pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
+    let lists = match workloads(cx).await {
+        Ok(lists) => lists,
+        Err(row) => return vec![row],
+    };
+    let live: Vec<&Value> = lists.iter().flat_map(|list| list.iter()).collect();
+    let written = written(cx.manifests, &live);
+    if written.is_empty() && cx.purpose == Purpose::Run {
+        // Nothing to fit: the cluster's pods (most of what preflight would
+        // read) are not needed to say so.
+        return vec![Row::pass(CHECK, "-", NOTHING_ADDED)];
+    }
     let (nodes, pods) = futures::join!(cx.list("v1", "Node", None), cx.list("v1", "Pod", None));
     let nodes = match found(nodes, "nodes") {
         Ok(list) => list,
@@ -45,14 +56,11 @@ pub(super) async fn check(cx: &Context<'_>) -> Vec<Row> {
         Ok(list) => list,
         Err(row) => return vec![row],
     };
-    match workloads(cx).await {
-        Ok(lists) => {
-            let live: Vec<&Value> = lists.iter().flat_map(|list| list.iter()).collect();
-            assess(cx.manifests, &live, &nodes, &pods)
-        }
-        Err(row) => vec![row],
-    }
+    judge_written(&written, &nodes, &pods)
 }
+
+/// The row of a run that writes no workload.
+const NOTHING_ADDED: &str = "the run adds no pods (every workload is as applied)";
 
 /// The live workloads of the kinds and namespaces the render uses, as the
 /// lists read (shared, not copied): a kind used in several namespaces is
@@ -119,6 +127,15 @@ pub fn assess(
     nodes: &[Value],
     pods: &[Value],
 ) -> Vec<Row> {
+    judge_written(&written(manifests, live), nodes, pods)
+}
+
+/// A rendered workload the run writes: its applied-hash and its live copy.
+type Written<'a> = (&'a Manifest, String, Option<&'a Value>);
+
+/// The rendered workloads whose live copy is missing or not as they would
+/// be applied (its applied-hash differs).
+fn written<'a>(manifests: &'a [Manifest], live: &[&'a Value]) -> Vec<Written<'a>> {
     let live: HashMap<(&str, &str, &str), &Value> = live
         .iter()
         .map(|&o| {
@@ -136,14 +153,9 @@ pub fn assess(
             )
         })
         .collect();
-    let mut by_namespace: HashMap<&str, Vec<&Value>> = HashMap::new();
-    for pod in pods {
-        let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
-        by_namespace.entry(ns).or_default().push(pod);
-    }
     let namespaces = scope_namespaces(manifests);
     let mut sets: BTreeMap<&Scope, ApplySet> = BTreeMap::new();
-    let mut workloads = Vec::new();
+    let mut out = Vec::new();
     for m in manifests.iter().filter(|m| adds::makes_pods(m.kind())) {
         let set = sets.entry(&m.origin.scope).or_insert_with(|| {
             let ns = namespaces.get(&m.origin.scope).copied();
@@ -155,9 +167,28 @@ pub fn assess(
             .unwrap_or_default();
         let ns = m.namespace().unwrap_or_default();
         let current = live.get(&(m.kind(), ns, m.name())).copied();
-        let neighbours = by_namespace.get(ns).map(Vec::as_slice).unwrap_or_default();
-        workloads.extend(adds::workload(m, hash, current, neighbours));
+        if !adds::as_applied(current, hash) {
+            out.push((m, hash.to_string(), current));
+        }
     }
+    out
+}
+
+/// The judgement of the workloads the run writes, on the nodes and pods.
+fn judge_written(written: &[Written], nodes: &[Value], pods: &[Value]) -> Vec<Row> {
+    let mut by_namespace: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for pod in pods {
+        let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+        by_namespace.entry(ns).or_default().push(pod);
+    }
+    let workloads: Vec<_> = written
+        .iter()
+        .filter_map(|(m, hash, current)| {
+            let ns = m.namespace().unwrap_or_default();
+            let neighbours = by_namespace.get(ns).map(Vec::as_slice).unwrap_or_default();
+            adds::workload(m, hash, *current, neighbours)
+        })
+        .collect();
     judge::judge(&workloads, &nodes_of(nodes, pods))
 }
 
