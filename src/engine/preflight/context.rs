@@ -117,7 +117,10 @@ fn thinned(kind: &str) -> &'static (dyn Fn(Value) -> Value + Sync) {
 }
 
 /// The kinds the checks read only a little of, and what they keep.
-const THINNED: &[(&str, fn(Value) -> Value)] = &[("Pod", super::capacity::pod_view)];
+const THINNED: &[(&str, Thin)] = &[("Pod", super::capacity::pod_view)];
+
+/// How a listed object is kept.
+type Thin = fn(Value) -> Value;
 
 /// The API's reason for a refused read, as a sentence.
 pub fn reason(error: &ClusterError) -> String {
