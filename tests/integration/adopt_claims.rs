@@ -93,6 +93,17 @@ fn diff_adopt_names_each_claim_move_and_writes_nothing() {
     );
 }
 
+/// `apply --adopt` moving claims whatever their data.
+fn adopt_moving(env: &Env) -> std::process::Output {
+    env.apply(&[
+        "--adopt",
+        "--recreate-statefulsets",
+        "--move-unreadable-data",
+    ])
+    .output()
+    .unwrap()
+}
+
 #[test]
 fn adopt_moves_the_claims_onto_the_same_volumes_resumably_and_then_rests() {
     let (env, volumes) = running_tenant();
@@ -105,14 +116,7 @@ fn adopt_moves_the_claims_onto_the_same_volumes_resumably_and_then_rests() {
             message: "injected".into(),
         },
     ));
-    let out = env
-        .apply(&[
-            "--adopt",
-            "--recreate-statefulsets",
-            "--move-unreadable-data",
-        ])
-        .output()
-        .unwrap();
+    let out = adopt_moving(&env);
     let stderr = stderr_of(&out);
     assert!(!out.status.success());
     assert!(stderr.contains("data-postgres-0"), "{stderr}");
@@ -123,14 +127,7 @@ fn adopt_moves_the_claims_onto_the_same_volumes_resumably_and_then_rests() {
         "{kept}"
     );
 
-    let out = env
-        .apply(&[
-            "--adopt",
-            "--recreate-statefulsets",
-            "--move-unreadable-data",
-        ])
-        .output()
-        .unwrap();
+    let out = adopt_moving(&env);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = stderr_of(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
