@@ -11,6 +11,7 @@ use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use super::Problem;
+use super::held::Held;
 use super::observe::{Inventory, Key, scope_namespaces};
 use super::slim::managers_only;
 use crate::engine::inventory::{self, ApplySet};
@@ -20,7 +21,7 @@ use crate::pipeline::manifest::{Manifest, Scope};
 /// The scopes' inventories and the live members they list.
 pub(super) struct Found {
     pub inventories: Vec<Inventory>,
-    pub members: HashMap<Key, (Resource, Value)>,
+    pub members: HashMap<Key, (Resource, Held)>,
     /// Namespaces of the scopes that do not exist yet (nothing to read there).
     pub missing_namespaces: BTreeSet<String>,
 }
@@ -93,7 +94,7 @@ pub(super) async fn inventories(
 async fn members_of(
     cluster: &Cluster,
     heads: &[ScopeRead],
-) -> Result<Vec<(Resource, Value)>, Problem> {
+) -> Result<Vec<(Resource, Held)>, Problem> {
     let listed: Vec<&ScopeRead> = heads.iter().filter(|h| h.inventory.exists).collect();
     if listed.len() > 1 {
         let sets = listed
@@ -104,13 +105,14 @@ async fn members_of(
             return Ok(members);
         }
     }
-    let lists: Vec<Result<Vec<(Resource, Value)>, Problem>> = stream::iter(listed)
+    let lists: Vec<Result<Vec<(Resource, Held)>, Problem>> = stream::iter(listed)
         .map(|h| {
-            list_members(
+            list_members_as(
                 cluster,
                 &h.inventory.set,
                 &h.inventory.live_kinds,
                 &h.namespaces,
+                &Held::new,
             )
         })
         .buffered(SCOPES_IN_FLIGHT)
@@ -176,6 +178,17 @@ pub async fn list_members(
     kinds: &BTreeSet<String>,
     namespaces: &BTreeSet<String>,
 ) -> Result<Vec<(Resource, Value)>, Problem> {
+    list_members_as(cluster, set, kinds, namespaces, &managers_only).await
+}
+
+/// [`list_members`], each object kept as `each` makes it as it is parsed.
+async fn list_members_as<T>(
+    cluster: &Cluster,
+    set: &ApplySet,
+    kinds: &BTreeSet<String>,
+    namespaces: &BTreeSet<String>,
+    each: &(dyn Fn(Value) -> T + Sync),
+) -> Result<Vec<(Resource, T)>, Problem> {
     let selector = set.selector();
     let mut found = Vec::new();
     for group_kind in kinds {
@@ -193,7 +206,7 @@ pub async fn list_members(
         };
         for ns in scopes {
             for object in cluster
-                .list_with(&resource, ns, Some(&selector), &managers_only)
+                .list_with(&resource, ns, Some(&selector), each)
                 .await
                 .map_err(Problem::Cluster)?
             {
@@ -223,16 +236,10 @@ pub(super) async fn find_group_kind(
     Ok(None)
 }
 
-fn key_of(resource: &Resource, object: &Value) -> Key {
+fn key_of(resource: &Resource, object: &Held) -> Key {
     (
         resource.group_kind(),
-        object["metadata"]["namespace"]
-            .as_str()
-            .filter(|_| resource.namespaced)
-            .map(str::to_string),
-        object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        object.namespace.clone().filter(|_| resource.namespaced),
+        object.name.clone(),
     )
 }

@@ -16,6 +16,7 @@ mod blocked;
 mod cost;
 mod ended;
 mod execute;
+mod held;
 mod keep;
 mod members;
 mod observe;

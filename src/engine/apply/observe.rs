@@ -11,6 +11,7 @@ use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use super::actions::At;
+use super::held::Held;
 use super::keep::Keep;
 use super::members::{Found, inventories};
 use super::prepare;
@@ -226,7 +227,8 @@ struct Lookup {
     index: usize,
     resource: Option<Resource>,
     set: ApplySet,
-    member: Option<Value>,
+    /// Its live copy when its inventory listed it (as text until decided).
+    member: Option<Held>,
     /// In a namespace that does not exist yet: nothing to read or dry-run.
     in_missing_namespace: bool,
     /// Outside the selected scopes.
@@ -289,7 +291,7 @@ async fn live_changes(
             async move {
                 let mut lookup = lookup;
                 let live = match (lookup.member.take(), &lookup.resource) {
-                    (Some(live), _) => Some(live),
+                    (Some(held), _) => Some(held.value()),
                     (None, Some(r)) if !lookup.in_missing_namespace => cluster
                         .get(r, m.namespace(), m.name())
                         .await
@@ -321,13 +323,14 @@ async fn live_changes(
 /// The live members no rendered object claimed, each with whether it stays,
 /// in reverse plan order.
 fn left_the_spec(
-    members: HashMap<Key, (Resource, Value)>,
+    members: HashMap<Key, (Resource, Held)>,
     inventories: &[Inventory],
     keep: &Keep,
 ) -> Vec<Prunable> {
     let mut prune: Vec<Prunable> = members
         .into_values()
-        .map(|(resource, live)| {
+        .map(|(resource, held)| {
+            let live = held.value();
             let scope = inventories
                 .iter()
                 .find(|inv| inv.set.owns(&live))

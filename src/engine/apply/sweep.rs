@@ -11,11 +11,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures::{StreamExt, stream};
-use serde_json::Value;
 
 use super::Problem;
+use super::held::Held;
 use super::members::find_group_kind;
-use super::slim::managers_only;
 use crate::engine::inventory::{self, ApplySet, PART_OF_LABEL};
 use crate::engine::kube::{Cluster, Resource};
 
@@ -26,8 +25,8 @@ const KINDS_IN_FLIGHT: usize = 4;
 /// namespaces its members may be in.
 pub(super) type Listed<'a> = (&'a ApplySet, &'a BTreeSet<String>, &'a BTreeSet<String>);
 
-/// Live members with where their kind is served.
-type Members = Vec<(Resource, Value)>;
+/// Live members (held as text) with where their kind is served.
+type Members = Vec<(Resource, Held)>;
 
 /// The members of every scope in `scopes`, one list per kind; `None` when a
 /// list was refused (403).
@@ -64,25 +63,23 @@ async fn list_kind(
         return Ok(Some(Vec::new())); // the kind is gone (its CRD was deleted)
     };
     let objects = match cluster
-        .list_with(&resource, None, Some(PART_OF_LABEL), &managers_only)
+        .list_with(&resource, None, Some(PART_OF_LABEL), &Held::new)
         .await
     {
         Ok(objects) => objects,
         Err(e) if e.code() == Some(403) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let mine = |object: &Value| {
-        let meta = &object["metadata"];
-        let Some((_, kinds, namespaces)) = meta["labels"][PART_OF_LABEL]
-            .as_str()
-            .and_then(|id| scopes.get(id))
+    let mine = |object: &Held| {
+        let Some((_, kinds, namespaces)) = object.part_of.as_deref().and_then(|id| scopes.get(id))
         else {
             return false;
         };
         kinds.contains(group_kind)
             && (!resource.namespaced
-                || meta["namespace"]
-                    .as_str()
+                || object
+                    .namespace
+                    .as_deref()
                     .is_some_and(|ns| namespaces.contains(ns)))
     };
     Ok(Some(

@@ -11,10 +11,10 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::Value;
 
 /// Parses a list response `body`, passing each item through `each`.
-pub(super) fn items(
+pub(super) fn items<T>(
     body: &str,
-    each: &(dyn Fn(Value) -> Value + Sync),
-) -> serde_json::Result<Vec<Value>> {
+    each: &(dyn Fn(Value) -> T + Sync),
+) -> serde_json::Result<Vec<T>> {
     let mut de = serde_json::Deserializer::from_str(body);
     let items = List(each).deserialize(&mut de)?;
     de.end()?;
@@ -22,21 +22,21 @@ pub(super) fn items(
 }
 
 /// The whole list: only `items` is kept.
-struct List<'a>(&'a (dyn Fn(Value) -> Value + Sync));
+struct List<'a, T>(&'a (dyn Fn(Value) -> T + Sync));
 
-impl<'de> DeserializeSeed<'de> for List<'_> {
-    type Value = Vec<Value>;
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vec<Value>, D::Error> {
+impl<'de, T> DeserializeSeed<'de> for List<'_, T> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vec<T>, D::Error> {
         de.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for List<'_> {
-    type Value = Vec<Value>;
+impl<'de, T> Visitor<'de> for List<'_, T> {
+    type Value = Vec<T>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a Kubernetes list")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
         let mut items = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if key == "items" {
@@ -50,24 +50,24 @@ impl<'de> Visitor<'de> for List<'_> {
 }
 
 /// The `items` array (or `null`, as some servers send for an empty list).
-struct Items<'a>(&'a (dyn Fn(Value) -> Value + Sync));
+struct Items<'a, T>(&'a (dyn Fn(Value) -> T + Sync));
 
-impl<'de> DeserializeSeed<'de> for Items<'_> {
-    type Value = Vec<Value>;
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vec<Value>, D::Error> {
+impl<'de, T> DeserializeSeed<'de> for Items<'_, T> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Vec<T>, D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Items<'_> {
-    type Value = Vec<Value>;
+impl<'de, T> Visitor<'de> for Items<'_, T> {
+    type Value = Vec<T>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list's items")
     }
-    fn visit_unit<E>(self) -> Result<Vec<Value>, E> {
+    fn visit_unit<E>(self) -> Result<Vec<T>, E> {
         Ok(Vec::new())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element::<Value>()? {
             items.push((self.0)(item));

@@ -243,13 +243,13 @@ impl Cluster {
     /// [`Self::list`], each item passed through `each` as it is parsed, before
     /// the next one: what a caller drops of each item is never held for the
     /// whole list.
-    pub async fn list_with(
+    pub async fn list_with<T>(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         selector: Option<&str>,
-        each: &(dyn Fn(Value) -> Value + Sync),
-    ) -> Result<Vec<Value>, ClusterError> {
+        each: &(dyn Fn(Value) -> T + Sync),
+    ) -> Result<Vec<T>, ClusterError> {
         let namespace = namespace.filter(|_| resource.namespaced);
         let object = match namespace {
             Some(ns) => format!("{} in namespace {ns}", resource.api.plural),

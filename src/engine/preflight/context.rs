@@ -117,7 +117,13 @@ fn thinned(kind: &str) -> &'static (dyn Fn(Value) -> Value + Sync) {
 }
 
 /// The kinds the checks read only a little of, and what they keep.
-const THINNED: &[(&str, Thin)] = &[("Pod", super::capacity::pod_view)];
+const THINNED: &[(&str, Thin)] = &[
+    ("Pod", super::capacity::pod_view),
+    ("Deployment", super::capacity::workload_view),
+    ("StatefulSet", super::capacity::workload_view),
+    ("Job", super::capacity::workload_view),
+    ("Prometheus", super::capacity::workload_view),
+];
 
 /// How a listed object is kept.
 type Thin = fn(Value) -> Value;

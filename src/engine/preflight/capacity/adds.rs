@@ -312,6 +312,29 @@ pub(in crate::engine::preflight) fn pod_view(pod: Value) -> Value {
     })
 }
 
+/// What the check reads of a live workload (a Deployment, StatefulSet, Job
+/// or Prometheus), kept as its list is parsed: its kind, name and
+/// namespace, its applied-hash (is it as apply would make it) and its
+/// selector (which pods are its own). Its pod template, the largest part,
+/// goes.
+pub(in crate::engine::preflight) fn workload_view(object: Value) -> Value {
+    let Value::Object(mut object) = object else {
+        return object;
+    };
+    let mut meta = pick(
+        object.remove("metadata").unwrap_or_default(),
+        &["name", "namespace", "annotations"],
+    );
+    if let Some(Value::Object(annotations)) = meta.get_mut("annotations") {
+        annotations.retain(|key, _| key == APPLIED_HASH);
+    }
+    json!({
+        "kind": object.remove("kind").unwrap_or_default(),
+        "metadata": meta,
+        "spec": pick(object.remove("spec").unwrap_or_default(), &["selector"]),
+    })
+}
+
 /// `object` with only `keys`.
 fn pick(object: Value, keys: &[&str]) -> Value {
     match object {
@@ -369,6 +392,26 @@ mod tests {
                "metadata": {"name": "web", "namespace": "ns", "annotations": {APPLIED_HASH: hash}},
                "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
                         "template": {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}}}})
+    }
+
+    #[test]
+    fn a_workload_as_kept_is_judged_as_the_whole_one() {
+        let m = manifest(deployment(4, ""), "cnvrg/webapp.yaml.j2", "webapp");
+        let mut live = deployment(2, "old");
+        live["metadata"]["annotations"]["other"] = json!("x");
+        let pods = [
+            json!({"metadata": {"namespace": "ns", "labels": {"app": "web"}},
+                           "spec": {"nodeName": "n1", "containers": [{"resources": {"requests": {"cpu": "1"}}}]},
+                           "status": {"phase": "Running"}}),
+        ];
+        let pods: Vec<&Value> = pods.iter().collect();
+        let view = workload_view(live.clone());
+        let whole = workload(&m, "new", Some(&live), &pods).unwrap();
+        let kept = workload(&m, "new", Some(&view), &pods).unwrap();
+        assert_eq!((whole.old, whole.spread), (kept.old, kept.spread));
+        assert!(as_applied(Some(&view), "old"));
+        assert!(view["spec"].get("template").is_none(), "{view}");
+        assert!(view["metadata"]["annotations"].get("other").is_none());
     }
 
     #[test]

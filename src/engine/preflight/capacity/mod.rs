@@ -14,7 +14,7 @@ mod amounts;
 mod fit;
 mod judge;
 
-pub(super) use adds::pod_view;
+pub(super) use adds::{pod_view, workload_view};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
