@@ -12,7 +12,7 @@ use super::slim::managers_only;
 use crate::engine::inventory::PART_OF_LABEL;
 
 /// One live member, held as text.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Held {
     /// The set id its `applyset.kubernetes.io/part-of` label names.
     pub part_of: Option<String>,
